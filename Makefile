@@ -1,0 +1,74 @@
+# Two commands do all the set-up on a fresh machine:
+#   make serve   create .venv, install, build and serve the site on http://127.0.0.1:8000
+#   make test    the same set-up, then the whole test suite
+# Everything else here is a helper those two call, or a maintainer's shortcut.
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+# PyTorch is only a test reference. The CPU wheel on disk keeps it small;
+# `pip install torch` from the index would pull gigabytes of CUDA.
+TORCH_WHEEL := $(firstword $(wildcard /opt/wheels/torch-*+cpu-*.whl))
+
+# Thread pools fighting over two cores make timings and CI erratic.
+export OPENBLAS_NUM_THREADS ?= 1
+export OMP_NUM_THREADS ?= 1
+export MKL_NUM_THREADS ?= 1
+
+.PHONY: serve test build install torch browser linkcheck bench clean help
+
+help:
+	@echo "make serve      set up and serve the site on http://127.0.0.1:8000"
+	@echo "make test       set up and run the whole test suite"
+	@echo "make build      build the site into site/ (strict)"
+	@echo "make linkcheck  check every link in the catalog and the pages"
+	@echo "make bench      run the benchmarks in bench/ and print their figures"
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $@
+
+install: $(STAMP)
+
+serve: install
+	$(BIN)/mkdocs serve --dev-addr 127.0.0.1:8000
+
+build: install
+	$(BIN)/mkdocs build --strict
+
+test: install torch browser
+	$(BIN)/python -m pytest
+
+linkcheck: install
+	$(BIN)/learnpath check-links
+
+bench: install torch
+	$(BIN)/python bench/validate.py
+	$(BIN)/python bench/linkcheck.py
+	$(BIN)/python bench/numpy_vs_torch.py
+
+torch: install
+	@if $(BIN)/python -c 'import torch' 2>/dev/null; then :; \
+	elif [ -n "$(TORCH_WHEEL)" ]; then \
+		echo "Installing PyTorch (CPU) from $(TORCH_WHEEL)"; \
+		$(BIN)/python -m pip install --quiet "$(TORCH_WHEEL)"; \
+	else \
+		echo "*** No CPU torch wheel in /opt/wheels: the PyTorch parity tests will SKIP. ***"; \
+		echo "*** Install a CPU build of torch into $(VENV) to run them.                   ***"; \
+	fi
+
+browser:
+	@if [ -x /usr/bin/chromium ]; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		echo "Installing Debian's Chromium for the browser tests"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	else \
+		echo "*** /usr/bin/chromium is missing and we are not root: browser tests will SKIP. ***"; \
+		echo "*** Run 'sudo apt-get install chromium' to run them.                           ***"; \
+	fi
+
+clean:
+	rm -rf $(VENV) site .pytest_cache .hypothesis

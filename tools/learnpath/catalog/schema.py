@@ -1,0 +1,209 @@
+"""The catalog's data model: what a valid ``resources.yaml`` is.
+
+Every model is strict (``extra="forbid"``): a misspelt field is an error, not
+a silently ignored key. Closed sets are enums; reusable constraints are named
+annotated types, so the JSON Schema and the error messages say the same thing.
+Cross-references (ids, cycles, duplicate URLs) need the whole catalog and are
+checked in ``validate.py``, not here.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import re
+from enum import Enum
+from typing import Annotated, Literal
+from urllib.parse import urlsplit
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+
+SCHEMA_VERSION = 1
+
+# --------------------------------------------------------------------------- #
+# Named constrained types
+# --------------------------------------------------------------------------- #
+
+SLUG_PATTERN = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
+
+# Sequences that UTF-8 text takes on when it was decoded as cp1252/latin-1 and
+# encoded again ("mojibake"): an em dash becomes "â€”", "é" becomes "Ã©".
+# None of them occurs in honest English text, so their presence means the
+# file went through a broken editor or copy-paste.
+_MOJIBAKE = re.compile(r"â€|Ã[\x80-\xbf©¨ª«±³¶¼½¾§¤¥¢£]|Â[\xa0-\xbf]|ï»¿|\ufffd")
+
+
+def _clean_text(value: str) -> str:
+    if value != value.strip():
+        raise ValueError("has leading or trailing white space; remove it")
+    match = _MOJIBAKE.search(value)
+    if match:
+        raise ValueError(
+            f"contains {match.group(0)!r}, which looks like mojibake (UTF-8 decoded as "
+            "Latin-1); retype the character, e.g. '—' for 'â€”'"
+        )
+    return value
+
+
+def find_mojibake(text: str) -> re.Match[str] | None:
+    """The first mojibake sequence in ``text``, if any (used by the loader too)."""
+    return _MOJIBAKE.search(text)
+
+
+def _web_url(value: str) -> str:
+    if any(ch.isspace() for ch in value):
+        raise ValueError("contains white space; percent-encode it (%20) or remove it")
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https"):
+        shown = parts.scheme + ":" if parts.scheme else "no scheme"
+        raise ValueError(f"must be an http(s) URL, got {shown}; use the page's https:// address")
+    if not parts.hostname:
+        raise ValueError("has no host; write the full address, e.g. https://example.org/page")
+    if parts.username is not None or parts.password is not None:
+        raise ValueError("contains credentials (user:password@); remove them")
+    return value
+
+
+def _sentences(value: str) -> str:
+    # A sentence ends at . ! or ? followed by a space and a capital letter or the end.
+    count = len(re.findall(r"[.!?](?=\s+[A-Z\"'(]|\s*$)", value))
+    if count == 0:
+        raise ValueError("must be at least one full sentence, ending with a full stop")
+    if count > 3:
+        raise ValueError(f"has {count} sentences; keep it to 1 to 3")
+    return value
+
+
+Slug = Annotated[
+    str,
+    StringConstraints(pattern=SLUG_PATTERN, min_length=2, max_length=64),
+    Field(description="A permanent lower-case identifier: letters, digits and single hyphens."),
+]
+Text = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=200),
+    AfterValidator(_clean_text),
+    Field(description="A short line of text, no leading or trailing white space."),
+]
+Prose = Annotated[
+    str,
+    StringConstraints(min_length=20, max_length=600),
+    AfterValidator(_clean_text),
+    AfterValidator(_sentences),
+    Field(description="One to three full sentences, written in our own words."),
+]
+WebUrl = Annotated[
+    str,
+    StringConstraints(min_length=10, max_length=2000),
+    AfterValidator(_web_url),
+    Field(description="An absolute http(s) URL without credentials or white space."),
+]
+
+
+class Kind(str, Enum):
+    """What sort of thing a resource is; drives the badge on its card."""
+
+    article = "article"
+    video = "video"
+    paper = "paper"
+    course = "course"
+    lecture = "lecture"
+    tutorial = "tutorial"
+    notebook = "notebook"
+    code = "code"
+    book = "book"
+
+
+class Level(str, Enum):
+    """How much a reader needs to know before the resource pays off."""
+
+    beginner = "beginner"
+    intermediate = "intermediate"
+    advanced = "advanced"
+
+
+class Strict(BaseModel):
+    """Base of every catalog model: unknown keys are errors.
+
+    Numbers and booleans are strict (``minutes: "30"`` or ``free: "yes"`` is an
+    error, not coerced); enums and dates accept their YAML spelling.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+# --------------------------------------------------------------------------- #
+# The catalog
+# --------------------------------------------------------------------------- #
+
+
+class Topic(Strict):
+    id: Slug = Field(description="Topic id, used in URLs (/topics/<id>/) and by resources' `topics`.")
+    title: Text = Field(description="The topic's name as shown on the site.")
+    summary: Prose = Field(description="What the concept is, in one to three sentences.")
+
+
+class Resource(Strict):
+    id: Slug = Field(
+        description="Permanent id; readers' progress is keyed on it, so never rename one."
+    )
+    title: Text = Field(description="The resource's own title, as its page gives it.")
+    url: WebUrl = Field(description="The canonical address: https where the site has it, no tracking parameters.")
+    kind: Kind = Field(description="What sort of resource this is.")
+    authors: list[Text] = Field(
+        min_length=1, description="People or organisations who made it, as credited on the page."
+    )
+    topics: list[Slug] = Field(min_length=1, description="Ids of the topics it teaches (from `topics`).")
+    level: Level = Field(description="How much the reader needs to know first.")
+    minutes: int = Field(
+        strict=True,
+        gt=0, le=6000, description="An honest estimate of the minutes to work through it, not just to skim."
+    )
+    free: bool = Field(strict=True, description="True when it can be read or watched without paying or signing up.")
+    description: Prose = Field(description="What it is and why it is worth the time, in our own words.")
+    year: int | None = Field(
+        default=None, strict=True, ge=1950, le=2100, description="Year of publication, if known."
+    )
+    prerequisites: list[Slug] = Field(
+        default_factory=list, description="Resource or topic ids worth knowing first."
+    )
+    added: _dt.date = Field(description="The day it entered the catalog (YYYY-MM-DD).")
+    alternate_urls: list[WebUrl] = Field(
+        default_factory=list,
+        description="Other addresses of the same work (an older edition, a PDF, a mirror); checked for links too.",
+    )
+
+
+class Step(Strict):
+    resource: Slug = Field(description="Id of the resource to work through at this step.")
+    why: Prose | None = Field(default=None, description="Why this resource is on the path at this point.")
+    optional: bool = Field(default=False, strict=True, description="True when the step can be skipped without losing the thread.")
+
+
+class Stage(Strict):
+    id: Slug = Field(description="Stage id, unique within its path; used as the page anchor.")
+    title: Text = Field(description="The stage's heading.")
+    goal: Prose = Field(description="What the reader can do after finishing the stage.")
+    steps: list[Step] = Field(min_length=1, description="The resources of the stage, in order.")
+
+
+class LearningPath(Strict):
+    id: Slug = Field(description="Path id, used in its URL (/paths/<id>/).")
+    title: Text = Field(description="The path's name.")
+    summary: Prose = Field(description="Who the path is for and where it leads.")
+    stages: list[Stage] = Field(min_length=1, description="The stages, in the order to take them.")
+
+
+class Catalog(Strict):
+    schema_version: Literal[1] = Field(description="Version of this schema; 1 for now.")
+    topics: list[Topic] = Field(min_length=1, description="The concept taxonomy.")
+    resources: list[Resource] = Field(min_length=1, description="Every curated resource.")
+    paths: list[LearningPath] = Field(min_length=1, description="Learning paths built from the resources.")
+
+    def resource(self, resource_id: str) -> Resource:
+        return self._resources_by_id()[resource_id]
+
+    def topic(self, topic_id: str) -> Topic:
+        return {t.id: t for t in self.topics}[topic_id]
+
+    def _resources_by_id(self) -> dict[str, Resource]:
+        return {r.id: r for r in self.resources}

@@ -1,0 +1,76 @@
+"""The ``learnpath`` command line: a thin dispatcher over the library.
+
+``run(argv) -> int`` is what tests call; ``main()`` only exits with it. Each
+subcommand lives beside the code it drives and exposes two functions:
+``add_arguments(parser)`` and ``run(args) -> int``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from learnpath import __version__
+
+# subcommand -> (module, one-line help). Modules are imported lazily so that
+# `learnpath validate` does not pay for importing the link checker.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "validate": ("learnpath.catalog.commands", "check a catalog; exit 0 valid, 1 invalid, 2 usage error"),
+    "schema": ("learnpath.catalog.commands", "print the catalog's JSON Schema, generated from the models"),
+    "stats": ("learnpath.catalog.commands", "print counts by kind, level and topic, and each path's hours"),
+    "check-links": ("learnpath.linkcheck.command", "check every link in the catalog and the pages"),
+}
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse exits on its own; raise instead so run() can return 2."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise _UsageError(f"{self.prog}: error: {message}\nTry '{self.prog} --help'.")
+
+
+class _UsageError(Exception):
+    pass
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="learnpath", description="Tools for the Learn Transformers catalog and site.")
+    parser.add_argument("--version", action="version", version=f"learnpath {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    for name, (module_name, help_text) in COMMANDS.items():
+        module = importlib.import_module(module_name)
+        adder = getattr(module, f"add_{name.replace('-', '_')}_arguments")
+        command_parser = sub.add_parser(name, help=help_text, description=help_text,
+                                        formatter_class=argparse.RawDescriptionHelpFormatter)
+        adder(command_parser)
+        command_parser.set_defaults(_module=module_name, _func=f"run_{name.replace('-', '_')}")
+    return parser
+
+
+def run(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except _UsageError as exc:
+        print(exc, file=sys.stderr)
+        return EXIT_USAGE
+    except SystemExit as exc:  # --help and --version
+        return int(exc.code or 0)
+    if not getattr(args, "command", None):
+        parser.print_help(sys.stderr)
+        return EXIT_USAGE
+    module = importlib.import_module(args._module)
+    try:
+        return int(getattr(module, args._func)(args))
+    except KeyboardInterrupt:
+        print("learnpath: interrupted", file=sys.stderr)
+        return 130
+
+
+def main() -> None:
+    sys.exit(run(sys.argv[1:]))
