@@ -1,0 +1,237 @@
+"""The vanilla (Elman) recurrent network: a cell, a layer over a sequence, and a
+bidirectional layer.
+
+Elman, "Finding Structure in Time", Cognitive Science 14 (1990): the hidden state
+at time t is computed from the input at time t and the hidden state at t-1,
+
+    h_t = tanh(W_ih x_t + b_ih + W_hh h_{t-1} + b_hh)                     (1)
+
+Bidirectional layers: Schuster & Paliwal, "Bidirectional Recurrent Neural
+Networks", IEEE Trans. Signal Processing 45(11) (1997): a second layer reads the
+sequence backwards and its outputs are concatenated with the forward ones.
+
+Parameters use PyTorch's names and layouts (``nn.RNN``): ``weight_ih`` is
+[G*H, I], ``weight_hh`` is [G*H, H], and there are two biases, ``bias_ih`` and
+``bias_hh``, of [G*H] each (G = 1 gate here, 4 for the LSTM, 3 for the GRU). Two
+biases are redundant for the RNN (only their sum matters) but keeping both lets
+the weights of a trained ``nn.RNN`` be copied in unchanged. The LSTM and GRU
+modules reuse ``CellParams``, ``scan`` and ``bidirectional`` from here.
+
+Shapes: B batch, T time steps, I input features, H hidden units. Sequences are
+time-major [T, B, I] as in PyTorch; ``batch_first=True`` takes and returns [B, T, ...].
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from enum import Enum
+
+import numpy as np
+
+from runnable._common import check_float
+
+State = np.ndarray | tuple[np.ndarray, ...]  # h for the RNN and GRU, (h, c) for the LSTM
+
+
+class Nonlinearity(str, Enum):
+    """The squashing function of equation (1); ``nn.RNN(nonlinearity=...)`` offers the same two."""
+
+    TANH = "tanh"
+    RELU = "relu"
+
+
+@dataclass
+class CellParams:
+    """The four arrays of one recurrent cell, named and shaped as in PyTorch."""
+
+    weight_ih: np.ndarray  # [G*H, I]
+    weight_hh: np.ndarray  # [G*H, H]
+    bias_ih: np.ndarray  # [G*H]
+    bias_hh: np.ndarray  # [G*H]
+
+    def __post_init__(self) -> None:
+        rows, hidden = self.weight_hh.shape
+        dtype = check_float("weight_ih", self.weight_ih).dtype
+        if rows % hidden or self.weight_ih.shape[0] != rows:
+            raise ValueError(
+                f"weight_ih {self.weight_ih.shape} and weight_hh {self.weight_hh.shape} do not fit: "
+                "both need G*H rows (G gates) and weight_hh needs H columns"
+            )
+        for name in ("weight_hh", "bias_ih", "bias_hh"):
+            value = check_float(name, getattr(self, name))
+            if value.dtype != dtype:
+                raise TypeError(f"{name} is {value.dtype} but weight_ih is {dtype}; give all four one dtype")
+        if self.bias_ih.shape != (rows,) or self.bias_hh.shape != (rows,):
+            raise ValueError(f"bias_ih and bias_hh must both have shape ({rows},)")
+
+    @property
+    def input_size(self) -> int:
+        return self.weight_ih.shape[1]
+
+    @property
+    def hidden_size(self) -> int:
+        return self.weight_hh.shape[1]
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self.weight_ih.dtype
+
+
+def init_cell(
+    rng: np.random.Generator, input_size: int, hidden_size: int, gates: int = 1, dtype=np.float64
+) -> CellParams:
+    """Random parameters, uniform in [-1/sqrt(H), 1/sqrt(H)] as PyTorch initializes them."""
+    bound = 1 / math.sqrt(hidden_size)
+    rows = gates * hidden_size
+
+    def uniform(*shape: int) -> np.ndarray:
+        return rng.uniform(-bound, bound, size=shape).astype(dtype)
+
+    return CellParams(uniform(rows, input_size), uniform(rows, hidden_size), uniform(rows), uniform(rows))
+
+
+def project_inputs(x: np.ndarray, params: CellParams) -> np.ndarray:
+    """W_ih x_t + b_ih for every time step in one matrix product.
+
+    The input half of each gate does not depend on the hidden state, so it need
+    not wait inside the time loop: one large product is much faster than T small ones.
+    """
+    x = check_float("x", x)
+    if x.ndim != 3 or x.shape[-1] != params.input_size:
+        raise ValueError(f"x has shape {x.shape}; expected [T, B, {params.input_size}] (or [B, T, ...] with batch_first)")
+    if x.dtype != params.dtype:
+        raise TypeError(f"x is {x.dtype} but the parameters are {params.dtype}; convert one to match the other")
+    return x @ params.weight_ih.T + params.bias_ih  # [T, B, I] -> [T, B, G*H]
+
+
+def rnn_step(x_proj: np.ndarray, h: np.ndarray, params: CellParams, nonlinearity=Nonlinearity.TANH) -> np.ndarray:
+    """Equation (1) given the input half W_ih x_t + b_ih already computed."""
+    pre = x_proj + h @ params.weight_hh.T + params.bias_hh  # [B, H]
+    if Nonlinearity(nonlinearity) is Nonlinearity.RELU:
+        return np.maximum(pre, 0)
+    return np.tanh(pre)
+
+
+def rnn_cell(x: np.ndarray, h: np.ndarray, params: CellParams, nonlinearity=Nonlinearity.TANH) -> np.ndarray:
+    """One step of the Elman network, equation (1): x [B, I], h [B, H] -> h' [B, H]."""
+    x_proj = x @ params.weight_ih.T + params.bias_ih  # [B, I] -> [B, H]
+    return rnn_step(x_proj, h, params, nonlinearity)
+
+
+def scan(
+    step: Callable[[np.ndarray, State], State],
+    x_proj: np.ndarray,
+    state: State,
+    lengths: np.ndarray | None = None,
+) -> tuple[np.ndarray, State]:
+    """Run ``state = step(x_proj[t], state)`` for t = 0..T-1 and collect the hidden states.
+
+    With ``lengths`` (one per batch row), a row stops at its own length: its state
+    is frozen and its later outputs are zero, which is what PyTorch gives for a
+    packed sequence. Without it, padding would leak into the final state.
+    """
+    n_steps, batch = x_proj.shape[:2]
+    first_h = state[0] if isinstance(state, tuple) else state
+    outputs = np.zeros((n_steps, batch, first_h.shape[-1]), dtype=first_h.dtype)  # [T, B, H]
+    for t in range(n_steps):
+        new_state = step(x_proj[t], state)
+        if lengths is not None:
+            alive = (t < lengths)[:, None]  # [B] -> [B, 1]
+            new_state = _select(alive, new_state, state)
+        state = new_state
+        h = state[0] if isinstance(state, tuple) else state
+        outputs[t] = h if lengths is None else np.where(alive, h, 0)
+    return outputs, state
+
+
+def _select(mask: np.ndarray, new: State, old: State) -> State:
+    if isinstance(new, tuple):
+        return tuple(np.where(mask, n, o) for n, o in zip(new, old))
+    return np.where(mask, new, old)
+
+
+def time_major(x: np.ndarray, batch_first: bool) -> np.ndarray:
+    """A view of x in [T, B, ...] order (no copy)."""
+    return np.swapaxes(x, 0, 1) if batch_first else x  # [B, T, ...] -> [T, B, ...]
+
+
+def zeros_state(x: np.ndarray, hidden_size: int) -> np.ndarray:
+    """The default initial state: zeros, one row per batch element."""
+    return np.zeros((x.shape[1], hidden_size), dtype=x.dtype)  # [B, H]
+
+
+def rnn_layer(
+    x: np.ndarray,
+    params: CellParams,
+    h0: np.ndarray | None = None,
+    *,
+    nonlinearity=Nonlinearity.TANH,
+    batch_first: bool = False,
+    lengths: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Equation (1) applied along a sequence: x [T, B, I] -> (outputs [T, B, H], h_T [B, H]).
+
+    ``h0`` defaults to zeros. ``lengths`` handles a padded batch (see ``scan``).
+    """
+    x = time_major(x, batch_first)  # [B, T, I] -> [T, B, I] if batch_first
+    x_proj = project_inputs(x, params)  # [T, B, I] -> [T, B, H]
+    h = zeros_state(x, params.hidden_size) if h0 is None else h0
+
+    def step(x_t: np.ndarray, h: np.ndarray) -> np.ndarray:
+        return rnn_step(x_t, h, params, nonlinearity)
+
+    outputs, h = scan(step, x_proj, h, lengths)
+    return time_major(outputs, batch_first), h  # [T, B, H] -> [B, T, H] if batch_first
+
+
+def reverse_time(x: np.ndarray, lengths: np.ndarray | None = None) -> np.ndarray:
+    """Reverse a time-major batch along time; with ``lengths``, reverse each row
+    within its own length and leave the padding where it is."""
+    if lengths is None:
+        return x[::-1]
+    n_steps = x.shape[0]
+    t = np.arange(n_steps)[:, None]  # [T, 1]
+    source = np.where(t < lengths, lengths - 1 - t, t)  # [T, 1], [B] -> [T, B]
+    index = source.reshape(source.shape + (1,) * (x.ndim - 2))  # [T, B] -> [T, B, 1, ...]
+    return np.take_along_axis(x, index, axis=0)
+
+
+def bidirectional(
+    layer: Callable[..., tuple[np.ndarray, State]],
+    x: np.ndarray,
+    forward: CellParams,
+    backward: CellParams,
+    state: State | None = None,
+    *,
+    batch_first: bool = False,
+    lengths: np.ndarray | None = None,
+    **layer_options,
+) -> tuple[np.ndarray, State]:
+    """Schuster & Paliwal (1997): one layer reads left to right, another right to
+    left, and each time step gets both: outputs [T, B, 2H], final state [2, B, H].
+
+    ``layer`` is ``rnn_layer``, ``lstm_layer`` or ``gru_layer``. ``state`` (if given)
+    stacks the forward and backward initial states on a leading axis of 2, the
+    layout of PyTorch's ``h_0`` for one bidirectional layer.
+    """
+    x = time_major(x, batch_first)  # [B, T, I] -> [T, B, I] if batch_first
+    state_f, state_b = (None, None) if state is None else _unstack(state)
+    out_f, final_f = layer(x, forward, state_f, lengths=lengths, **layer_options)  # [T, B, H]
+    out_b, final_b = layer(reverse_time(x, lengths), backward, state_b, lengths=lengths, **layer_options)
+    out_b = reverse_time(out_b, lengths)  # back into reading order
+    outputs = np.concatenate([out_f, out_b], axis=-1)  # [T, B, H] x 2 -> [T, B, 2H]
+    return time_major(outputs, batch_first), _stack(final_f, final_b)  # final: [B, H] x 2 -> [2, B, H]
+
+
+def _unstack(state: State) -> tuple[State, State]:
+    if isinstance(state, tuple):
+        return tuple(s[0] for s in state), tuple(s[1] for s in state)
+    return state[0], state[1]
+
+
+def _stack(first: State, second: State) -> State:
+    if isinstance(first, tuple):
+        return tuple(np.stack([a, b]) for a, b in zip(first, second))
+    return np.stack([first, second])

@@ -1,0 +1,168 @@
+"""Shared fixtures for the ``runnable/`` tests.
+
+BLAS is pinned to one thread before NumPy is imported: two cores shared by
+pytest, OpenBLAS's pool and torch's pool make timings and CI erratic. If NumPy
+was already imported by an earlier conftest, the environment variables come
+too late, so we also ask the loaded OpenBLAS directly (through threadpoolctl
+when it happens to be installed, otherwise through ctypes).
+
+PyTorch is an independent reference, never a dependency of ``runnable/``. The
+``torch`` fixture skips without it, except with ``REQUIRE_TORCH=1`` (set by
+``.ci/run``), where a missing torch is a failure: in CI the parity tests always run.
+"""
+
+from __future__ import annotations
+
+import os
+
+_THREAD_VARS = (
+    "OPENBLAS_NUM_THREADS",
+    "OMP_NUM_THREADS",
+    "MKL_NUM_THREADS",
+    "VECLIB_MAXIMUM_THREADS",
+    "NUMEXPR_NUM_THREADS",
+)
+for _var in _THREAD_VARS:
+    os.environ.setdefault(_var, "1")
+
+import ctypes  # noqa: E402
+import glob  # noqa: E402
+import importlib  # noqa: E402
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+# Names under which OpenBLAS builds export their thread setter (NumPy >= 2 wheels
+# ship scipy-openblas with a prefixed, 64-bit-integer symbol).
+_OPENBLAS_SETTERS = (
+    "scipy_openblas_set_num_threads64_",
+    "scipy_openblas_set_num_threads",
+    "openblas_set_num_threads64_",
+    "openblas_set_num_threads",
+)
+
+
+def _pin_loaded_blas_to_one_thread() -> None:
+    """Limit an already-loaded OpenBLAS to one thread; a no-op if none is found."""
+    try:
+        threadpoolctl = importlib.import_module("threadpoolctl")
+    except ImportError:
+        threadpoolctl = None
+    if threadpoolctl is not None:
+        threadpoolctl.threadpool_limits(1)
+        return
+    libs_dir = os.path.join(os.path.dirname(np.__file__), os.pardir, "numpy.libs")
+    for path in glob.glob(os.path.join(libs_dir, "*openblas*.so*")):
+        try:
+            lib = ctypes.CDLL(path)
+        except OSError:
+            continue
+        for name in _OPENBLAS_SETTERS:
+            setter = getattr(lib, name, None)
+            if setter is not None:
+                setter(1)
+                break
+
+
+_pin_loaded_blas_to_one_thread()
+
+
+def pytest_collection_modifyitems(items):
+    """Give every test that asks for the ``torch`` fixture the ``torch`` marker,
+    so ``pytest -m "not torch"`` deselects exactly the parity tests."""
+    for item in items:
+        if "torch" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.torch)
+
+
+@pytest.fixture(scope="session")
+def torch():
+    """The torch module, single-threaded; skip without it unless REQUIRE_TORCH=1."""
+    try:
+        module = importlib.import_module("torch")
+    except ImportError as exc:
+        if os.environ.get("REQUIRE_TORCH") == "1":
+            pytest.fail(
+                f"REQUIRE_TORCH=1 but torch cannot be imported ({exc}). "
+                "Install the CPU wheel: `make torch` (uses /opt/wheels/torch-*+cpu-*.whl)."
+            )
+        pytest.skip("torch is not installed (PyTorch parity test); `make torch` installs the CPU wheel")
+    module.set_num_threads(1)
+    return module
+
+
+@pytest.fixture(params=[np.float64, np.float32], ids=["float64", "float32"])
+def dtype(request):
+    """Run a test once in float64 and once in float32."""
+    return request.param
+
+
+@pytest.fixture
+def tol(dtype):
+    """Relative-error bound for parity tests in the current ``dtype``."""
+    return 1e-12 if dtype == np.float64 else 1e-5
+
+
+def _rel_error(actual, expected) -> float:
+    actual = np.asarray(actual, dtype=np.float64)
+    expected = np.asarray(expected, dtype=np.float64)
+    assert actual.shape == expected.shape, f"shape {actual.shape} != {expected.shape}"
+    scale = max(float(np.max(np.abs(expected), initial=0.0)), np.finfo(np.float64).tiny)
+    return float(np.max(np.abs(actual - expected), initial=0.0)) / scale
+
+
+@pytest.fixture
+def rel_error():
+    """max|actual - expected| / max|expected|, computed in float64."""
+    return _rel_error
+
+
+@pytest.fixture
+def rng():
+    """A fresh, seeded generator per test, so tests do not depend on their order."""
+    return np.random.default_rng(0)
+
+
+def _numerical_grad(f, x: np.ndarray, eps: float = 1e-6) -> np.ndarray:
+    assert x.dtype == np.float64, "finite differences need float64"
+    assert x.flags.c_contiguous, "x must be C-contiguous so that it can be perturbed through a flat view"
+    grad = np.zeros_like(x)
+    flat_x, flat_grad = x.reshape(-1), grad.reshape(-1)  # views: perturbing flat_x perturbs x
+    for i in range(flat_x.size):
+        saved = flat_x[i]
+        flat_x[i] = saved + eps
+        f_plus = f()
+        flat_x[i] = saved - eps
+        f_minus = f()
+        flat_x[i] = saved
+        flat_grad[i] = (f_plus - f_minus) / (2 * eps)
+    return grad
+
+
+@pytest.fixture
+def numerical_grad():
+    """Central finite differences: ``numerical_grad(f, x)`` with ``f()`` a scalar
+    function that reads ``x`` (perturbed in place and restored)."""
+    return _numerical_grad
+
+
+@pytest.fixture
+def torch_recurrent(torch):
+    """Build ``nn.RNN`` / ``nn.LSTM`` / ``nn.GRU`` (one layer, eval mode) holding
+    our ``CellParams``: ``torch_recurrent("GRU", forward, backward=None, **kwargs)``.
+    A ``backward`` cell makes the module bidirectional."""
+
+    def build(kind: str, forward, backward=None, **kwargs):
+        module_type = getattr(torch.nn, kind)
+        dtype = torch.float64 if forward.dtype == np.float64 else torch.float32
+        module = module_type(
+            forward.input_size, forward.hidden_size, bidirectional=backward is not None, dtype=dtype, **kwargs
+        ).eval()
+        cells = {"_l0": forward} if backward is None else {"_l0": forward, "_l0_reverse": backward}
+        with torch.no_grad():
+            for suffix, cell in cells.items():
+                for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"):
+                    getattr(module, name + suffix).copy_(torch.from_numpy(getattr(cell, name)))
+        return module
+
+    return build

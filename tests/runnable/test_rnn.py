@@ -1,0 +1,126 @@
+"""The Elman RNN: properties of the layer, and parity with torch.nn.RNN."""
+
+import numpy as np
+import pytest
+
+from runnable.rnn import (
+    CellParams,
+    Nonlinearity,
+    bidirectional,
+    init_cell,
+    reverse_time,
+    rnn_cell,
+    rnn_layer,
+)
+
+T, B, I, H = 7, 3, 5, 4
+
+
+def test_cell_is_equation_1(rng):
+    params = init_cell(rng, I, H)
+    x, h = rng.normal(size=(B, I)), rng.normal(size=(B, H))
+    pre = x @ params.weight_ih.T + params.bias_ih + h @ params.weight_hh.T + params.bias_hh
+    np.testing.assert_allclose(rnn_cell(x, h, params), np.tanh(pre), rtol=1e-14)
+    np.testing.assert_allclose(rnn_cell(x, h, params, Nonlinearity.RELU), np.maximum(pre, 0), rtol=1e-14)
+
+
+def test_layer_shapes_dtype_and_final_state(rng, dtype):
+    params = init_cell(rng, I, H, dtype=dtype)
+    x = rng.normal(size=(T, B, I)).astype(dtype)
+    outputs, h_last = rnn_layer(x, params)
+    assert outputs.shape == (T, B, H) and h_last.shape == (B, H)
+    assert outputs.dtype == dtype and h_last.dtype == dtype
+    np.testing.assert_array_equal(outputs[-1], h_last)
+
+
+def test_layer_is_the_cell_repeated(rng):
+    params = init_cell(rng, I, H)
+    x, h = rng.normal(size=(T, B, I)), rng.normal(size=(B, H))
+    outputs, _ = rnn_layer(x, params, h)
+    for t in range(T):
+        h = rnn_cell(x[t], h, params)
+        np.testing.assert_allclose(outputs[t], h, rtol=1e-13)
+
+
+def test_batch_first_is_a_transpose(rng):
+    params = init_cell(rng, I, H)
+    x = rng.normal(size=(T, B, I))
+    outputs, h_last = rnn_layer(x, params)
+    outputs_bf, h_last_bf = rnn_layer(x.transpose(1, 0, 2), params, batch_first=True)
+    np.testing.assert_array_equal(outputs_bf, outputs.transpose(1, 0, 2))
+    np.testing.assert_array_equal(h_last_bf, h_last)
+
+
+def test_bidirectional_is_forward_plus_forward_on_reversed_input(rng):
+    fwd, bwd = init_cell(rng, I, H), init_cell(rng, I, H)
+    x = rng.normal(size=(T, B, I))
+    outputs, h_n = bidirectional(rnn_layer, x, fwd, bwd)
+    out_f, h_f = rnn_layer(x, fwd)
+    out_b, h_b = rnn_layer(x[::-1], bwd)
+    np.testing.assert_array_equal(outputs, np.concatenate([out_f, out_b[::-1]], axis=-1))
+    np.testing.assert_array_equal(h_n, np.stack([h_f, h_b]))
+
+
+def test_lengths_match_running_each_sequence_alone(rng):
+    fwd, bwd = init_cell(rng, I, H), init_cell(rng, I, H)
+    x = rng.normal(size=(T, B, I))
+    lengths = np.array([T, 2, 5])
+    outputs, h_n = bidirectional(rnn_layer, x, fwd, bwd, lengths=lengths)
+    for b, n in enumerate(lengths):
+        alone, h_alone = bidirectional(rnn_layer, x[:n, b : b + 1], fwd, bwd)
+        np.testing.assert_allclose(outputs[:n, b], alone[:, 0], rtol=1e-13)
+        np.testing.assert_array_equal(outputs[n:, b], 0)  # padding gives zero output
+        np.testing.assert_allclose(h_n[:, b], h_alone[:, 0], rtol=1e-13)
+
+
+def test_reverse_time_keeps_padding_in_place():
+    x = np.arange(4 * 2, dtype=float).reshape(4, 2)  # [T, B]
+    reversed_ = reverse_time(x, np.array([4, 2]))
+    np.testing.assert_array_equal(reversed_[:, 0], [6, 4, 2, 0])
+    np.testing.assert_array_equal(reversed_[:, 1], [3, 1, 5, 7])
+
+
+def test_bad_input_gets_a_clear_error(rng):
+    params = init_cell(rng, I, H)
+    with pytest.raises(ValueError, match=r"expected \[T, B, 5\]"):
+        rnn_layer(rng.normal(size=(T, B, I + 1)), params)
+    with pytest.raises(TypeError, match="convert one to match"):
+        rnn_layer(rng.normal(size=(T, B, I)).astype(np.float32), params)
+    with pytest.raises(TypeError, match="expected float32 or float64"):
+        rnn_layer(np.ones((T, B, I), dtype=np.int64), params)
+    with pytest.raises(ValueError, match="G\\*H rows"):
+        CellParams(np.zeros((4, I)), np.zeros((3, 3)), np.zeros(4), np.zeros(4))
+
+
+@pytest.mark.parametrize("nonlinearity", list(Nonlinearity))
+@pytest.mark.parametrize("bidi", [False, True], ids=["unidirectional", "bidirectional"])
+def test_matches_torch_rnn(torch, torch_recurrent, rng, dtype, tol, rel_error, nonlinearity, bidi):
+    fwd = init_cell(rng, I, H, dtype=dtype)
+    bwd = init_cell(rng, I, H, dtype=dtype) if bidi else None
+    x = rng.normal(size=(B, T, I)).astype(dtype)
+    h0 = rng.normal(size=(2 if bidi else 1, B, H)).astype(dtype)
+    module = torch_recurrent("RNN", fwd, bwd, nonlinearity=nonlinearity.value, batch_first=True)
+    with torch.no_grad():
+        expected_out, expected_h = module(torch.from_numpy(x), torch.from_numpy(h0))
+    if bidi:
+        outputs, h_n = bidirectional(rnn_layer, x, fwd, bwd, h0, batch_first=True, nonlinearity=nonlinearity)
+    else:
+        outputs, h_last = rnn_layer(x, fwd, h0[0], batch_first=True, nonlinearity=nonlinearity)
+        h_n = h_last[None]
+    assert outputs.dtype == dtype
+    assert rel_error(outputs, expected_out.numpy()) < tol
+    assert rel_error(h_n, expected_h.numpy()) < tol
+
+
+def test_lengths_match_torch_packed_sequence(torch, torch_recurrent, rng, dtype, tol, rel_error):
+    fwd, bwd = init_cell(rng, I, H, dtype=dtype), init_cell(rng, I, H, dtype=dtype)
+    x = rng.normal(size=(T, B, I)).astype(dtype)
+    lengths = np.array([3, T, 5])
+    module = torch_recurrent("RNN", fwd, bwd)
+    packed = torch.nn.utils.rnn.pack_padded_sequence(torch.from_numpy(x), torch.from_numpy(lengths), enforce_sorted=False)
+    with torch.no_grad():
+        packed_out, expected_h = module(packed)
+    expected_out, _ = torch.nn.utils.rnn.pad_packed_sequence(packed_out, total_length=T)
+    outputs, h_n = bidirectional(rnn_layer, x, fwd, bwd, lengths=lengths)
+    assert rel_error(outputs, expected_out.numpy()) < tol
+    assert rel_error(h_n, expected_h.numpy()) < tol
