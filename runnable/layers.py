@@ -1,0 +1,100 @@
+"""Layer normalization and the position-wise feed-forward network.
+
+The two sub-layers that sit around attention in every Transformer layer:
+
+* Layer normalization, Ba, Kiros & Hinton, "Layer Normalization" (2016), eq. 3-4:
+  normalize each position's feature vector to zero mean and unit variance, then
+  apply a learned gain and offset. Vaswani et al. (2017) wrap every sub-layer as
+  LayerNorm(x + Sublayer(x)) (section 3.1).
+* Position-wise feed-forward network, Vaswani et al. (2017), section 3.3, eq. 2:
+  FFN(x) = max(0, x W_1 + b_1) W_2 + b_2, the same two-layer MLP at every position.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from runnable._common import check_float
+
+# ---------------------------------------------------------------------------
+# Layer normalization (Ba et al. 2016)
+# ---------------------------------------------------------------------------
+
+
+@dataclass
+class LayerNormParams:
+    """Gain (gamma) and offset (beta) of one layer norm, each ``[d_model]``."""
+
+    gain: np.ndarray  # [d_model]
+    bias: np.ndarray  # [d_model]
+
+
+def init_layer_norm(d_model: int, dtype=np.float64) -> LayerNormParams:
+    """Gain 1 and offset 0: the layer starts as a pure normalization."""
+    return LayerNormParams(gain=np.ones(d_model, dtype), bias=np.zeros(d_model, dtype))
+
+
+def normalize(x: np.ndarray, eps: float = 1e-5) -> tuple[np.ndarray, np.ndarray]:
+    """(x - mean) / sqrt(var + eps) over the last axis; also returns 1 / sqrt(var + eps).
+
+    The biased variance (divide by d, not d - 1) is the one the paper and
+    ``nn.LayerNorm`` use. ``eps`` keeps a constant vector from dividing by zero.
+    """
+    check_float("x", x)
+    mean = x.mean(axis=-1, keepdims=True)  # [..., d] -> [..., 1]
+    centered = x - mean
+    var = np.mean(centered * centered, axis=-1, keepdims=True)  # [..., d] -> [..., 1]
+    inv_std = 1.0 / np.sqrt(var + eps)  # [..., 1]; Python float eps keeps the dtype
+    return centered * inv_std, inv_std
+
+
+def layer_norm(x: np.ndarray, p: LayerNormParams, eps: float = 1e-5) -> np.ndarray:
+    """LN(x) = gain * (x - mean) / sqrt(var + eps) + bias per position (Ba et al. 2016, eq. 4)."""
+    x_hat, _ = normalize(x, eps)
+    x_hat *= p.gain
+    x_hat += p.bias
+    return x_hat
+
+
+# ---------------------------------------------------------------------------
+# Position-wise feed-forward network (Vaswani et al. 2017, section 3.3)
+# ---------------------------------------------------------------------------
+
+
+@dataclass
+class FeedForwardParams:
+    """W_1 ``[d_model, d_ff]``, b_1 ``[d_ff]``, W_2 ``[d_ff, d_model]``, b_2 ``[d_model]``."""
+
+    w1: np.ndarray  # [d_model, d_ff]
+    b1: np.ndarray  # [d_ff]
+    w2: np.ndarray  # [d_ff, d_model]
+    b2: np.ndarray  # [d_model]
+
+
+def init_feed_forward(d_model: int, d_ff: int, rng: np.random.Generator, dtype=np.float64) -> FeedForwardParams:
+    """Uniform(+-1/sqrt(fan_in)) weights and biases, as ``nn.Linear`` starts."""
+    a1, a2 = 1 / math.sqrt(d_model), 1 / math.sqrt(d_ff)
+    return FeedForwardParams(
+        w1=rng.uniform(-a1, a1, (d_model, d_ff)).astype(dtype),
+        b1=rng.uniform(-a1, a1, d_ff).astype(dtype),
+        w2=rng.uniform(-a2, a2, (d_ff, d_model)).astype(dtype),
+        b2=rng.uniform(-a2, a2, d_model).astype(dtype),
+    )
+
+
+def feed_forward(x: np.ndarray, p: FeedForwardParams) -> np.ndarray:
+    """FFN(x) = max(0, x W_1 + b_1) W_2 + b_2, Vaswani et al. 2017, eq. 2.
+
+    Applied to each position separately and identically: a 1x1 convolution.
+    The hidden activation is updated in place to avoid a second [B, T, d_ff] array.
+    """
+    check_float("x", x)
+    hidden = x @ p.w1  # [B, T, d_model] -> [B, T, d_ff]
+    hidden += p.b1
+    np.maximum(hidden, 0, out=hidden)  # ReLU
+    out = hidden @ p.w2  # [B, T, d_ff] -> [B, T, d_model]
+    out += p.b2
+    return out
