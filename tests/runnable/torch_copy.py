@@ -1,8 +1,10 @@
-"""Copy ``runnable`` weights into PyTorch modules, and randomize them first.
+"""Match ``runnable`` weights with PyTorch parameters: copy them across, compare gradients.
 
 Weights in ``runnable/`` multiply from the right (``x @ w``, ``[d_in, d_out]``);
-``nn.Linear`` stores ``[d_out, d_in]``, hence the transposes. Shared by the
-attention, layer and transformer parity tests.
+``nn.Linear`` and ``nn.MultiheadAttention`` store ``[d_out, d_in]``, hence the
+transposes. Each ``*_pairs`` function lists ``(numpy array in PyTorch's layout,
+torch parameter)``; called on a gradient tree instead of the weights, the same
+list lines up our gradients with ``parameter.grad``. Shared by the parity tests.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import numpy as np
 
 
 def randomize(params, rng: np.random.Generator, scale: float = 0.5):
-    """Fill every array of a params tree with fresh N(0, scale^2) values (gains near 1).
+    """Overwrite every array of a params tree with N(0, scale^2) values (gains N(1, scale^2)).
 
     PyTorch starts biases and layer-norm offsets at zero and gains at one, which
     would hide a missing bias or layer norm under the tolerance; random values
@@ -26,61 +28,80 @@ def randomize(params, rng: np.random.Generator, scale: float = 0.5):
     for f in dataclasses.fields(params):
         value = getattr(params, f.name)
         if isinstance(value, np.ndarray):
-            noise = rng.standard_normal(value.shape) * scale
             base = 1.0 if f.name == "gain" else 0.0
-            value[...] = (base + noise).astype(value.dtype)
-        elif value is not None and not isinstance(value, (int, float, bool)):
+            value[...] = base + rng.standard_normal(value.shape) * scale
+        elif dataclasses.is_dataclass(value) or isinstance(value, list):
             randomize(value, rng, scale)
     return params
 
 
-def tensor(torch, a: np.ndarray):
-    """A torch tensor sharing nothing with ``a`` (a copy), same dtype."""
-    return torch.from_numpy(np.array(a, copy=True))
+def attention_pairs(p, mha):
+    return [
+        (p.w_qkv.T, mha.in_proj_weight),
+        (p.b_qkv, mha.in_proj_bias),
+        (p.w_o.T, mha.out_proj.weight),
+        (p.b_o, mha.out_proj.bias),
+    ]
 
 
-def copy_attention(torch, mha, p) -> None:
-    """AttentionParams -> nn.MultiheadAttention (in_proj_weight is W_qkv transposed)."""
+def layer_norm_pairs(p, ln):
+    return [(p.gain, ln.weight), (p.bias, ln.bias)]
+
+
+def feed_forward_pairs(p, layer):
+    """FeedForwardParams against the linear1/linear2 of a Transformer{En,De}coderLayer."""
+    return [
+        (p.w1.T, layer.linear1.weight),
+        (p.b1, layer.linear1.bias),
+        (p.w2.T, layer.linear2.weight),
+        (p.b2, layer.linear2.bias),
+    ]
+
+
+def encoder_layer_pairs(p, layer):
+    return (
+        attention_pairs(p.self_attn, layer.self_attn)
+        + layer_norm_pairs(p.norm1, layer.norm1)
+        + feed_forward_pairs(p.ff, layer)
+        + layer_norm_pairs(p.norm2, layer.norm2)
+    )
+
+
+def decoder_layer_pairs(p, layer):
+    return (
+        attention_pairs(p.self_attn, layer.self_attn)
+        + layer_norm_pairs(p.norm1, layer.norm1)
+        + attention_pairs(p.cross_attn, layer.multihead_attn)
+        + layer_norm_pairs(p.norm2, layer.norm2)
+        + feed_forward_pairs(p.ff, layer)
+        + layer_norm_pairs(p.norm3, layer.norm3)
+    )
+
+
+def transformer_pairs(p, model):
+    """Every weight of ``nn.Transformer`` (our embeddings and output layer are not in it)."""
+    pairs = []
+    for ours, theirs in zip(p.encoder_layers, model.encoder.layers, strict=True):
+        pairs += encoder_layer_pairs(ours, theirs)
+    pairs += layer_norm_pairs(p.encoder_norm, model.encoder.norm)
+    for ours, theirs in zip(p.decoder_layers, model.decoder.layers, strict=True):
+        pairs += decoder_layer_pairs(ours, theirs)
+    return pairs + layer_norm_pairs(p.decoder_norm, model.decoder.norm)
+
+
+def copy_into(torch, pairs) -> None:
+    """Copy each NumPy array into its torch parameter."""
     with torch.no_grad():
-        mha.in_proj_weight.copy_(tensor(torch, p.w_qkv.T))
-        mha.in_proj_bias.copy_(tensor(torch, p.b_qkv))
-        mha.out_proj.weight.copy_(tensor(torch, p.w_o.T))
-        mha.out_proj.bias.copy_(tensor(torch, p.b_o))
+        for array, param in pairs:
+            param.copy_(torch.from_numpy(np.ascontiguousarray(array)))
 
 
-def copy_layer_norm(torch, ln, p) -> None:
-    with torch.no_grad():
-        ln.weight.copy_(tensor(torch, p.gain))
-        ln.bias.copy_(tensor(torch, p.bias))
-
-
-def copy_feed_forward(torch, layer, p) -> None:
-    """FeedForwardParams -> the linear1/linear2 of a Transformer{En,De}coderLayer."""
-    with torch.no_grad():
-        layer.linear1.weight.copy_(tensor(torch, p.w1.T))
-        layer.linear1.bias.copy_(tensor(torch, p.b1))
-        layer.linear2.weight.copy_(tensor(torch, p.w2.T))
-        layer.linear2.bias.copy_(tensor(torch, p.b2))
-
-
-def copy_encoder_layer(torch, layer, p) -> None:
-    copy_attention(torch, layer.self_attn, p.self_attn)
-    copy_layer_norm(torch, layer.norm1, p.norm1)
-    copy_feed_forward(torch, layer, p.ff)
-    copy_layer_norm(torch, layer.norm2, p.norm2)
-
-
-def copy_decoder_layer(torch, layer, p) -> None:
-    copy_attention(torch, layer.self_attn, p.self_attn)
-    copy_layer_norm(torch, layer.norm1, p.norm1)
-    copy_attention(torch, layer.multihead_attn, p.cross_attn)
-    copy_layer_norm(torch, layer.norm2, p.norm2)
-    copy_feed_forward(torch, layer, p.ff)
-    copy_layer_norm(torch, layer.norm3, p.norm3)
+def torch_dtype(torch, dtype):
+    return torch.float64 if np.dtype(dtype) == np.float64 else torch.float32
 
 
 def torch_transformer(torch, params, cfg, dtype):
-    """An eval-mode ``nn.Transformer`` holding ``params`` (no embeddings: those stay NumPy-side)."""
+    """An eval-mode ``nn.Transformer`` holding ``params`` (embeddings and output layer stay NumPy-side)."""
     model = torch.nn.Transformer(
         d_model=cfg.d_model,
         nhead=cfg.n_heads,
@@ -92,12 +113,7 @@ def torch_transformer(torch, params, cfg, dtype):
         layer_norm_eps=cfg.eps,
         batch_first=True,
         norm_first=cfg.norm_first,
-        dtype=torch.float64 if dtype == np.float64 else torch.float32,
+        dtype=torch_dtype(torch, dtype),
     )
-    for layer, p in zip(model.encoder.layers, params.encoder_layers):
-        copy_encoder_layer(torch, layer, p)
-    copy_layer_norm(torch, model.encoder.norm, params.encoder_norm)
-    for layer, p in zip(model.decoder.layers, params.decoder_layers):
-        copy_decoder_layer(torch, layer, p)
-    copy_layer_norm(torch, model.decoder.norm, params.decoder_norm)
+    copy_into(torch, transformer_pairs(params, model))
     return model.eval()

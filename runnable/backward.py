@@ -1,0 +1,363 @@
+"""Backward passes for every Transformer piece and the whole model, by hand.
+
+Each piece comes as a pair, in the order of the forward modules:
+
+* ``<piece>_forward(...) -> (output, cache)`` runs the same computation as the
+  inference function in ``attention.py`` / ``layers.py`` / ``transformer.py``
+  and keeps what the backward pass needs;
+* ``<piece>_backward(d_output, cache) -> (d_input, grads)`` applies the chain
+  rule; ``grads`` is a params dataclass of the same type as the weights, so an
+  optimizer can walk weights and gradients side by side.
+
+The derivatives are the standard ones (e.g. Goodfellow, Bengio & Courville,
+"Deep Learning", 2016, section 6.5); each docstring gives the formula. They are
+checked against central finite differences and PyTorch autograd in the tests.
+Everything stays in the input dtype (float32 or float64).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Callable
+
+import numpy as np
+
+from runnable.attention import (
+    AttentionParams,
+    attention_weights,
+    causal_mask,
+    merge_heads,
+    padding_mask,
+    project_qkv,
+    split_heads,
+)
+from runnable.layers import FeedForwardParams, LayerNormParams, normalize
+from runnable.transformer import (
+    DecoderLayerParams,
+    EncoderLayerParams,
+    TransformerConfig,
+    TransformerParams,
+    embed,
+)
+
+
+def _flat(x: np.ndarray) -> np.ndarray:
+    """``[B, T, d] -> [B * T, d]``: weight gradients sum over every position."""
+    return x.reshape(-1, x.shape[-1])
+
+
+# ---------------------------------------------------------------------------
+# Softmax and scaled dot-product attention (Vaswani et al. 2017, eq. 1)
+# ---------------------------------------------------------------------------
+
+
+def softmax_backward(dy: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """dL/dx for y = softmax(x) along the last axis: y * (dy - sum(dy * y)).
+
+    The Jacobian diag(y) - y y^T applied without forming it. Masked entries
+    have y = 0 and so receive no gradient.
+    """
+    return y * (dy - np.sum(dy * y, axis=-1, keepdims=True))  # sum: [..., n] -> [..., 1]
+
+
+def attention_forward(q, k, v, mask=None):
+    """softmax(Q K^T / sqrt(d_k)) V (eq. 1), keeping the weights for the backward pass."""
+    weights = attention_weights(q, k, mask)  # [..., T_q, T_k]
+    return weights @ v, (q, k, v, weights)  # [..., T_q, T_k] @ [..., T_k, d_v] -> [..., T_q, d_v]
+
+
+def attention_backward(d_out, cache):
+    """Gradients of eq. 1 with respect to Q, K and V.
+
+    With A = softmax(S), S = Q K^T / sqrt(d_k), O = A V:
+    dV = A^T dO, dA = dO V^T, dS = softmax'(dA), dQ = dS K / sqrt(d_k), dK = dS^T Q / sqrt(d_k).
+    """
+    q, k, v, weights = cache
+    scale = 1.0 / math.sqrt(q.shape[-1])
+    d_v = np.swapaxes(weights, -1, -2) @ d_out  # [..., T_k, T_q] @ [..., T_q, d_v] -> [..., T_k, d_v]
+    d_weights = d_out @ np.swapaxes(v, -1, -2)  # [..., T_q, d_v] @ [..., d_v, T_k] -> [..., T_q, T_k]
+    d_scores = softmax_backward(d_weights, weights)
+    d_scores *= scale
+    d_q = d_scores @ k  # [..., T_q, T_k] @ [..., T_k, d_k] -> [..., T_q, d_k]
+    d_k = np.swapaxes(d_scores, -1, -2) @ q  # [..., T_k, T_q] @ [..., T_q, d_k] -> [..., T_k, d_k]
+    return d_q, d_k, d_v
+
+
+# ---------------------------------------------------------------------------
+# Multi-head attention (section 3.2.2)
+# ---------------------------------------------------------------------------
+
+
+def multi_head_attention_forward(x_q, x_kv, p: AttentionParams, n_heads: int, mask=None):
+    """Multi-head attention as ``attention.multi_head_attention``, with a cache."""
+    q, k, v = project_qkv(x_q, x_kv, p, n_heads)  # each [B, h, T, d_k]
+    heads, attn_cache = attention_forward(q, k, v, mask)  # [B, h, T_q, d_k]
+    concat = merge_heads(heads)  # [B, h, T_q, d_k] -> [B, T_q, d]
+    out = concat @ p.w_o + p.b_o  # [B, T_q, d] -> [B, T_q, d]
+    return out, (x_q, x_kv, p, n_heads, concat, attn_cache)
+
+
+def multi_head_attention_backward(d_out, cache):
+    """Returns ``(d_x_q, d_x_kv, grads)``; for self-attention add the two input gradients.
+
+    Output projection: dW^O = Concat^T dO, db^O = sum dO. Input projections:
+    dW = x^T d(projection) for the query columns (from x_q) and the key/value
+    columns (from x_kv) of W_qkv.
+    """
+    x_q, x_kv, p, n_heads, concat, attn_cache = cache
+    d = x_q.shape[-1]
+    grad_w_o = _flat(concat).T @ _flat(d_out)  # [d, B*T] @ [B*T, d] -> [d, d]
+    grad_b_o = _flat(d_out).sum(axis=0)  # [B*T, d] -> [d]
+    d_concat = d_out @ p.w_o.T  # [B, T_q, d] -> [B, T_q, d]
+    d_q, d_k, d_v = attention_backward(split_heads(d_concat, n_heads), attn_cache)  # each [B, h, T, d_k]
+    d_q = merge_heads(d_q)  # [B, h, T_q, d_k] -> [B, T_q, d]
+    d_kv = np.concatenate([merge_heads(d_k), merge_heads(d_v)], axis=-1)  # -> [B, T_k, 2d]
+    grads = AttentionParams(
+        w_qkv=np.concatenate([_flat(x_q).T @ _flat(d_q), _flat(x_kv).T @ _flat(d_kv)], axis=1),  # [d, 3d]
+        b_qkv=np.concatenate([_flat(d_q).sum(axis=0), _flat(d_kv).sum(axis=0)]),  # [3d]
+        w_o=grad_w_o,
+        b_o=grad_b_o,
+    )
+    d_x_q = d_q @ p.w_qkv[:, :d].T  # [B, T_q, d] @ [d, d] -> [B, T_q, d]
+    d_x_kv = d_kv @ p.w_qkv[:, d:].T  # [B, T_k, 2d] @ [2d, d] -> [B, T_k, d]
+    return d_x_q, d_x_kv, grads
+
+
+def self_attention_backward(d_out, cache):
+    """Self-attention reads one input twice (as queries and as keys/values): gradients add."""
+    d_x_q, d_x_kv, grads = multi_head_attention_backward(d_out, cache)
+    return d_x_q + d_x_kv, grads
+
+
+# ---------------------------------------------------------------------------
+# Layer norm and feed-forward (layers.py)
+# ---------------------------------------------------------------------------
+
+
+def layer_norm_forward(x, p: LayerNormParams, eps: float = 1e-5):
+    """LN(x) = gain * x_hat + bias (Ba et al. 2016), keeping x_hat and 1/std."""
+    x_hat, inv_std = normalize(x, eps)
+    return x_hat * p.gain + p.bias, (x_hat, inv_std, p)
+
+
+def layer_norm_backward(d_y, cache):
+    """dx = (1/std) * (g - mean(g) - x_hat * mean(g * x_hat)) with g = d_y * gain.
+
+    The two mean terms are the gradient flowing back through the mean and the
+    variance, both of which depend on every feature of the position.
+    """
+    x_hat, inv_std, p = cache
+    grads = LayerNormParams(gain=_flat(d_y * x_hat).sum(axis=0), bias=_flat(d_y).sum(axis=0))  # [d]
+    g = d_y * p.gain
+    mean_g = g.mean(axis=-1, keepdims=True)  # [..., d] -> [..., 1]
+    mean_gx = np.mean(g * x_hat, axis=-1, keepdims=True)  # [..., d] -> [..., 1]
+    return inv_std * (g - mean_g - x_hat * mean_gx), grads
+
+
+def feed_forward_forward(x, p: FeedForwardParams):
+    """FFN(x) = max(0, x W_1 + b_1) W_2 + b_2 (eq. 2), keeping the hidden activation."""
+    hidden = np.maximum(x @ p.w1 + p.b1, 0)  # [B, T, d] -> [B, T, d_ff]
+    return hidden @ p.w2 + p.b2, (x, hidden, p)  # [B, T, d_ff] -> [B, T, d]
+
+
+def feed_forward_backward(d_out, cache):
+    """dW_2 = h^T dO; dh = dO W_2^T masked where ReLU was off; dW_1 = x^T dh; dx = dh W_1^T."""
+    x, hidden, p = cache
+    d_hidden = d_out @ p.w2.T  # [B, T, d] -> [B, T, d_ff]
+    d_hidden[hidden <= 0] = 0  # ReLU passes gradient only where it passed the signal
+    grads = FeedForwardParams(
+        w1=_flat(x).T @ _flat(d_hidden),  # [d, d_ff]
+        b1=_flat(d_hidden).sum(axis=0),
+        w2=_flat(hidden).T @ _flat(d_out),  # [d_ff, d]
+        b2=_flat(d_out).sum(axis=0),
+    )
+    return d_hidden @ p.w1.T, grads  # [B, T, d_ff] -> [B, T, d]
+
+
+# ---------------------------------------------------------------------------
+# Residual sub-layers and the encoder / decoder layers (section 3.1)
+# ---------------------------------------------------------------------------
+
+
+def residual_forward(x, sublayer: Callable, norm: LayerNormParams, norm_first: bool, eps: float):
+    """LN(x + f(x)) (post-norm) or x + f(LN(x)) (pre-norm); ``sublayer`` returns (f(x), cache)."""
+    if norm_first:
+        normed, ln_cache = layer_norm_forward(x, norm, eps)
+        out, sub_cache = sublayer(normed)
+        return x + out, (norm_first, ln_cache, sub_cache)
+    out, sub_cache = sublayer(x)
+    y, ln_cache = layer_norm_forward(x + out, norm, eps)
+    return y, (norm_first, ln_cache, sub_cache)
+
+
+def residual_backward(d_y, cache, sublayer_backward: Callable):
+    """Backward of ``residual_forward``: the skip connection passes d_y straight through.
+
+    Returns ``(d_x, sublayer_grads, norm_grads)``.
+    """
+    norm_first, ln_cache, sub_cache = cache
+    if norm_first:
+        d_normed, sub_grads = sublayer_backward(d_y, sub_cache)
+        d_x, norm_grads = layer_norm_backward(d_normed, ln_cache)
+        return d_y + d_x, sub_grads, norm_grads
+    d_sum, norm_grads = layer_norm_backward(d_y, ln_cache)
+    d_x, sub_grads = sublayer_backward(d_sum, sub_cache)
+    return d_sum + d_x, sub_grads, norm_grads
+
+
+def encoder_layer_forward(x, p: EncoderLayerParams, n_heads: int, mask=None, *, norm_first=False, eps=1e-5):
+    """``transformer.encoder_layer`` with a cache."""
+    x, c1 = residual_forward(
+        x, lambda h: multi_head_attention_forward(h, h, p.self_attn, n_heads, mask), p.norm1, norm_first, eps
+    )
+    x, c2 = residual_forward(x, lambda h: feed_forward_forward(h, p.ff), p.norm2, norm_first, eps)
+    return x, (c1, c2)
+
+
+def encoder_layer_backward(d_x, cache):
+    """Backward through the feed-forward sub-layer, then the self-attention sub-layer."""
+    c1, c2 = cache
+    d_x, g_ff, g_norm2 = residual_backward(d_x, c2, feed_forward_backward)
+    d_x, g_attn, g_norm1 = residual_backward(d_x, c1, self_attention_backward)
+    return d_x, EncoderLayerParams(self_attn=g_attn, norm1=g_norm1, ff=g_ff, norm2=g_norm2)
+
+
+def _cross_attention_backward(d_out, cache):
+    """Cross-attention as a sub-layer: the memory gradient rides along with the weights'."""
+    d_y, d_memory, grads = multi_head_attention_backward(d_out, cache)
+    return d_y, (grads, d_memory)
+
+
+def decoder_layer_forward(
+    y, memory, p: DecoderLayerParams, n_heads: int, self_mask=None, memory_mask=None, *, norm_first=False, eps=1e-5
+):
+    """``transformer.decoder_layer`` with a cache."""
+    y, c1 = residual_forward(
+        y, lambda h: multi_head_attention_forward(h, h, p.self_attn, n_heads, self_mask), p.norm1, norm_first, eps
+    )
+    y, c2 = residual_forward(
+        y,
+        lambda h: multi_head_attention_forward(h, memory, p.cross_attn, n_heads, memory_mask),
+        p.norm2,
+        norm_first,
+        eps,
+    )
+    y, c3 = residual_forward(y, lambda h: feed_forward_forward(h, p.ff), p.norm3, norm_first, eps)
+    return y, (c1, c2, c3)
+
+
+def decoder_layer_backward(d_y, cache):
+    """Returns ``(d_y, d_memory, grads)``; d_memory comes from the cross-attention keys and values."""
+    c1, c2, c3 = cache
+    d_y, g_ff, g_norm3 = residual_backward(d_y, c3, feed_forward_backward)
+    d_y, (g_cross, d_memory), g_norm2 = residual_backward(d_y, c2, _cross_attention_backward)
+    d_y, g_self, g_norm1 = residual_backward(d_y, c1, self_attention_backward)
+    grads = DecoderLayerParams(
+        self_attn=g_self, norm1=g_norm1, cross_attn=g_cross, norm2=g_norm2, ff=g_ff, norm3=g_norm3
+    )
+    return d_y, d_memory, grads
+
+
+# ---------------------------------------------------------------------------
+# Embeddings, loss, and the whole model (figure 1)
+# ---------------------------------------------------------------------------
+
+
+def embed_backward(d_x: np.ndarray, tokens: np.ndarray, vocab: int) -> np.ndarray:
+    """Gradient of the embedding table: each row collects sqrt(d_model) * d_x at its tokens.
+
+    The position encodings are constants and get no gradient.
+    """
+    d = d_x.shape[-1]
+    grad = np.zeros((vocab, d), dtype=d_x.dtype)  # [V, d]
+    np.add.at(grad, tokens.reshape(-1), _flat(d_x) * math.sqrt(d))  # scatter-add [B*T, d] into [V, d]
+    return grad
+
+
+def cross_entropy(logits: np.ndarray, targets: np.ndarray, ignore_index: int | None = None):
+    """Mean negative log-likelihood of ``targets`` and its gradient, softmax folded in.
+
+    d loss / d logits = (softmax(logits) - one_hot(targets)) / N, the well-known
+    simplification that avoids dividing by small probabilities. Positions whose
+    target is ``ignore_index`` (padding) count neither in the loss nor in N.
+    """
+    shifted = logits - logits.max(axis=-1, keepdims=True)  # [B, T, V]; max: -> [B, T, 1]
+    log_z = np.log(np.exp(shifted).sum(axis=-1, keepdims=True))  # [B, T, 1]
+    log_probs = shifted - log_z  # log-softmax, [B, T, V]
+    keep = np.ones(targets.shape, dtype=bool) if ignore_index is None else targets != ignore_index
+    n = max(int(keep.sum()), 1)
+    picked = np.take_along_axis(log_probs, targets[..., None], axis=-1)[..., 0]  # [B, T, V] -> [B, T]
+    loss = -picked[keep].sum() / n
+    d_logits = np.exp(log_probs)  # softmax, [B, T, V]
+    np.put_along_axis(d_logits, targets[..., None], np.take_along_axis(d_logits, targets[..., None], -1) - 1, -1)
+    d_logits *= (keep / n).astype(logits.dtype)[..., None]  # [B, T] -> [B, T, 1]
+    return logits.dtype.type(loss), d_logits
+
+
+def transformer_forward(src, tgt, params: TransformerParams, cfg: TransformerConfig, src_is_pad=None):
+    """``transformer.transformer`` (logits ``[B, T_t, V]``) with a cache for the backward pass."""
+    kwargs = {"norm_first": cfg.norm_first, "eps": cfg.eps}
+    pad = None if src_is_pad is None else padding_mask(src_is_pad)  # [B, 1, 1, T_s]
+    x = embed(src, params.src_embed)
+    enc_caches = []
+    for layer in params.encoder_layers:
+        x, c = encoder_layer_forward(x, layer, cfg.n_heads, pad, **kwargs)
+        enc_caches.append(c)
+    memory, enc_norm_cache = layer_norm_forward(x, params.encoder_norm, cfg.eps)
+    y = embed(tgt, params.tgt_embed)
+    dec_caches = []
+    for layer in params.decoder_layers:
+        y, c = decoder_layer_forward(y, memory, layer, cfg.n_heads, causal_mask(tgt.shape[1]), pad, **kwargs)
+        dec_caches.append(c)
+    y, dec_norm_cache = layer_norm_forward(y, params.decoder_norm, cfg.eps)
+    logits = y @ params.w_out + params.b_out  # [B, T_t, d] -> [B, T_t, V]
+    cache = (src, tgt, params, enc_caches, enc_norm_cache, dec_caches, dec_norm_cache, y)
+    return logits, cache
+
+
+def transformer_backward(d_logits, cache) -> TransformerParams:
+    """Gradients of every weight, walking figure 1 from the output back to the embeddings.
+
+    The encoder output (memory) feeds every decoder layer's cross-attention, so
+    its gradient is the sum over decoder layers before it enters the encoder.
+    """
+    src, tgt, params, enc_caches, enc_norm_cache, dec_caches, dec_norm_cache, y = cache
+    grad_w_out = _flat(y).T @ _flat(d_logits)  # [d, B*T] @ [B*T, V] -> [d, V]
+    grad_b_out = _flat(d_logits).sum(axis=0)  # [V]
+    d_y, g_dec_norm = layer_norm_backward(d_logits @ params.w_out.T, dec_norm_cache)  # [B, T, V] -> [B, T, d]
+    d_memory = 0
+    g_dec = []
+    for c in reversed(dec_caches):
+        d_y, d_mem_layer, g = decoder_layer_backward(d_y, c)
+        d_memory = d_memory + d_mem_layer
+        g_dec.append(g)
+    d_x, g_enc_norm = layer_norm_backward(d_memory, enc_norm_cache)
+    g_enc = []
+    for c in reversed(enc_caches):
+        d_x, g = encoder_layer_backward(d_x, c)
+        g_enc.append(g)
+    return TransformerParams(
+        src_embed=embed_backward(d_x, src, params.src_embed.shape[0]),
+        tgt_embed=embed_backward(d_y, tgt, params.tgt_embed.shape[0]),
+        encoder_layers=g_enc[::-1],
+        encoder_norm=g_enc_norm,
+        decoder_layers=g_dec[::-1],
+        decoder_norm=g_dec_norm,
+        w_out=grad_w_out,
+        b_out=grad_b_out,
+    )
+
+
+def loss_and_grads(
+    params: TransformerParams,
+    cfg: TransformerConfig,
+    src,
+    tgt_in,
+    tgt_out,
+    src_is_pad=None,
+    ignore_index: int | None = None,
+):
+    """Teacher-forced cross-entropy of the model and the gradient of every weight."""
+    logits, cache = transformer_forward(src, tgt_in, params, cfg, src_is_pad)
+    loss, d_logits = cross_entropy(logits, tgt_out, ignore_index)
+    return loss, transformer_backward(d_logits, cache)
