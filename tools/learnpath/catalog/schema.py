@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as _dt
 import re
 from enum import Enum
+from functools import cached_property
 from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
@@ -200,10 +201,27 @@ class Catalog(Strict):
     paths: list[LearningPath] = Field(min_length=1, description="Learning paths built from the resources.")
 
     def resource(self, resource_id: str) -> Resource:
-        return self._resources_by_id()[resource_id]
+        """The resource with this id (KeyError if there is none)."""
+        return self._resources_by_id[resource_id]
 
     def topic(self, topic_id: str) -> Topic:
-        return {t.id: t for t in self.topics}[topic_id]
+        """The topic with this id (KeyError if there is none)."""
+        return self._topics_by_id[topic_id]
 
+    def path(self, path_id: str) -> LearningPath:
+        """The learning path with this id (KeyError if there is none)."""
+        return {p.id: p for p in self.paths}[path_id]
+
+    def resources_for_topic(self, topic_id: str) -> list[Resource]:
+        """Resources that list ``topic_id``, in catalog order."""
+        return [r for r in self.resources if topic_id in r.topics]
+
+    # Built once per catalog: a page renderer looks resources up per step.
+    # (The models are frozen, so the index cannot go stale.)
+    @cached_property
     def _resources_by_id(self) -> dict[str, Resource]:
         return {r.id: r for r in self.resources}
+
+    @cached_property
+    def _topics_by_id(self) -> dict[str, Topic]:
+        return {t.id: t for t in self.topics}

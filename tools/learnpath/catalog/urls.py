@@ -1,0 +1,122 @@
+"""When are two URLs the same resource?
+
+``normalize_url`` maps every spelling of one page to one comparison key:
+http and https, ``www.`` or not, host case, a default port, a trailing
+slash, tracking parameters (``utm_*``, ``si``, ``fbclid``, ...), and the many
+YouTube and arXiv address forms. The key is for comparing and grouping
+only: fetch and display the original URL, never the key.
+"""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit, urlunsplit
+
+# Parameters that only say where a click came from. Dropping them never
+# changes which page is shown.
+TRACKING_PARAMS = frozenset({
+    "si", "fbclid", "gclid", "dclid", "gbraid", "wbraid", "msclkid", "yclid", "igshid",
+    "mc_cid", "mc_eid", "_hsenc", "_hsmi", "feature", "ref_src", "ref_url", "pp",
+})
+TRACKING_PREFIXES = ("utm_",)
+
+# Fragments that name no part of the page (or only highlight text), so two
+# URLs that differ only by them are the same page.
+TRIVIAL_FRAGMENTS = frozenset({"", "top", "content", "main", "main-content", "maincontent", "page"})
+
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+_YOUTUBE_HOSTS = frozenset({
+    "youtube.com", "m.youtube.com", "music.youtube.com", "youtube-nocookie.com", "youtu.be",
+})
+_YOUTUBE_ID = re.compile(r"^[A-Za-z0-9_-]{6,20}$")
+# On a video, these only pick a playlist position or a start time.
+_YOUTUBE_VIDEO_NOISE = frozenset({"list", "index", "t", "start", "ab_channel", "pp"})
+_ARXIV_PATH = re.compile(
+    r"^/(?:abs|pdf|html|format)/(?P<id>\d{4}\.\d{4,5}|[a-z-]+(?:\.[A-Z]{2})?/\d{7})(?:v\d+)?(?:\.pdf)?/?$"
+)
+
+
+def normalize_url(url: str) -> str:
+    """A comparison key: equal keys mean the same resource.
+
+    Never raises: a string that is not a URL comes back stripped and
+    lower-cased, so it still compares equal to itself.
+    """
+    text = url.strip()
+    try:
+        parts = urlsplit(text)
+        port = parts.port
+    except ValueError:  # e.g. "http://[::1" or a port that is not a number
+        return text.lower()
+    scheme = parts.scheme.lower()
+    if scheme not in _DEFAULT_PORTS or not parts.hostname:
+        return text.lower()
+    host = parts.hostname.lower().rstrip(".")
+    if host.startswith("www."):
+        host = host[4:]
+    netloc = host if port in (None, _DEFAULT_PORTS[scheme], 80, 443) else f"{host}:{port}"
+    path = _normalize_path(parts.path)
+    query = _clean_query(parts.query)
+    fragment = "" if _trivial_fragment(parts.fragment) else parts.fragment
+
+    special = _youtube(host, path, query) or _arxiv(host, path)
+    if special is not None:
+        return special
+    # http and https of one page are one resource: compare as https.
+    return urlunsplit(("https", netloc, path, urlencode(query), fragment))
+
+
+def same_url(a: str, b: str) -> bool:
+    """True when ``a`` and ``b`` are spellings of the same resource."""
+    return normalize_url(a) == normalize_url(b)
+
+
+def _normalize_path(path: str) -> str:
+    # Decode then re-encode so "%7E" and "~" compare equal; keep "/" and
+    # already-meaningful characters as they are.
+    path = quote(unquote(path), safe="/:@!$&'()*+,;=~-._")
+    path = re.sub(r"/{2,}", "/", path)
+    if path.endswith("/"):
+        path = path.rstrip("/")
+    for index in ("/index.html", "/index.htm"):
+        if path.endswith(index):
+            path = path[: -len(index)]
+    return path
+
+
+def _clean_query(query: str) -> list[tuple[str, str]]:
+    pairs = [
+        (key, value) for key, value in parse_qsl(query, keep_blank_values=True)
+        if key.lower() not in TRACKING_PARAMS and not key.lower().startswith(TRACKING_PREFIXES)
+    ]
+    return sorted(pairs)
+
+
+def _trivial_fragment(fragment: str) -> bool:
+    return fragment.lower() in TRIVIAL_FRAGMENTS or fragment.startswith(":~:")
+
+
+def _youtube(host: str, path: str, query: list[tuple[str, str]]) -> str | None:
+    """youtu.be/ID, /watch?v=ID, /embed/ID, /shorts/ID, /live/ID -> one key."""
+    if host not in _YOUTUBE_HOSTS:
+        return None
+    video = None
+    if host == "youtu.be":
+        video = path.strip("/").split("/")[0]
+    elif path == "/watch":
+        video = dict(query).get("v")
+    else:
+        match = re.match(r"^/(?:embed|v|shorts|live|e)/([^/]+)$", path)
+        video = match.group(1) if match else None
+    if not video or not _YOUTUBE_ID.match(video):
+        # A playlist, channel or other page: keep its parameters.
+        return urlunsplit(("https", "youtube.com", path, urlencode(query), ""))
+    return f"https://youtube.com/watch?v={video}"
+
+
+def _arxiv(host: str, path: str) -> str | None:
+    """arXiv abs, pdf and html pages of any version are one paper."""
+    if host not in ("arxiv.org", "export.arxiv.org"):
+        return None
+    match = _ARXIV_PATH.match(path)
+    return f"https://arxiv.org/abs/{match.group('id')}" if match else None

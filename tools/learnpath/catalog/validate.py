@@ -1,0 +1,87 @@
+"""Load a catalog and check it whole: schema, then cross-references.
+
+``load_catalog`` is the one entry point. It reads the file with positions
+(``load.py``), runs the Pydantic models and turns each of their errors into
+a ``Problem`` at the offending node, then checks what a single model cannot
+see (unique ids and URLs, references, prerequisite cycles) on the raw data,
+so one run reports everything it can. Every error is collected before
+anything is raised.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from learnpath.catalog.load import MAX_BYTES, YamlDocument, load_yaml
+from learnpath.catalog.problems import CatalogInvalid, Location, Problem, sort_problems
+from learnpath.catalog.schema import Catalog
+from learnpath.catalog.errors import describe_value, translate_error
+from learnpath.catalog.xref import cross_reference_problems
+
+
+@dataclass
+class LoadedCatalog:
+    """A valid catalog, with the warnings noticed and where each node was."""
+
+    catalog: Catalog
+    path: Path
+    warnings: list[Problem] = field(default_factory=list)
+    document: YamlDocument | None = field(default=None, repr=False)
+
+    def location(self, *keys: Any) -> Location:
+        """Where the node at ``keys`` (e.g. ``"resources", 3, "url"``) is in the file.
+
+        A path that is not in the file (an optional field left out) gives its
+        nearest ancestor, so the answer is always a real place to look.
+        """
+        if self.document is None:
+            return Location(str(self.path), 1, 1)
+        return self.document.location(*keys)
+
+
+def load_catalog(path: str | os.PathLike[str], *, max_bytes: int = MAX_BYTES) -> LoadedCatalog:
+    """Read and validate the catalog at ``path``.
+
+    Raises ``CatalogInvalid`` with every problem found (``CatalogUnreadable``,
+    a subclass, when the file cannot be read at all). The file is only read.
+    """
+    document = load_yaml(path, max_bytes=max_bytes)
+    data = document.data
+    if not isinstance(data, dict):
+        raise CatalogInvalid([Problem(
+            document.location(),
+            f"the top level is {describe_value(data)}, but a catalog is a mapping",
+            hint="start the file with `schema_version: 1`, then `topics:`, `resources:` and `paths:`",
+        )])
+    catalog, errors = _schema_problems(document)
+    xref_errors, warnings = cross_reference_problems(document)
+    errors = _unique(errors + xref_errors)
+    if errors or catalog is None:
+        raise CatalogInvalid(errors, warnings)
+    return LoadedCatalog(catalog=catalog, path=Path(path), warnings=sort_problems(warnings), document=document)
+
+
+def _schema_problems(document: YamlDocument) -> tuple[Catalog | None, list[Problem]]:
+    try:
+        return Catalog.model_validate(document.data), []
+    except ValidationError as exc:
+        return None, [translate_error(error, document) for error in exc.errors(include_url=False)]
+
+
+def _unique(problems: list[Problem]) -> list[Problem]:
+    """Drop exact repeats (the schema and a cross-check can see one fault)."""
+    seen: set[tuple[Location, str, str | None]] = set()
+    result = []
+    for problem in problems:
+        key = (problem.location, problem.message, problem.field)
+        if key not in seen:
+            seen.add(key)
+            result.append(problem)
+    return result
+
