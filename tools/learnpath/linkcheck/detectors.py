@@ -1,0 +1,268 @@
+"""Recognising pages that say "gone" or "go away" while answering 200.
+
+A *soft-404 detector* is a small function ``(url, status, headers, body_text)
+-> str | None``: it returns a one-line reason when the page shows the resource
+is gone, and None otherwise. Wrap it in a `Detector` to say which URLs it
+needs a body for (so the checker GETs them instead of HEAD) and, optionally,
+a second URL to ask (YouTube's oEmbed endpoint). New sites are one function
+and one line in `DEFAULT_DETECTORS` away.
+
+Bot challenges (Cloudflare's "Just a moment...") are recognised separately by
+`bot_challenge`: they make a link *unverifiable*, not broken.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from dataclasses import dataclass
+from html.parser import HTMLParser
+from typing import Callable, Iterable, Mapping
+from urllib.parse import parse_qs, quote, urlsplit
+
+DetectFn = Callable[[str, int, Mapping[str, str], str], "str | None"]
+
+
+def _never(url: str) -> bool:
+    return False
+
+
+@dataclass(frozen=True)
+class Detector:
+    """A soft-404 detector and when it applies.
+
+    detect:      ``(url, status, headers, body_text) -> reason | None``; runs on
+                 every 2xx page whose body was read.
+    wants_body:  True for URLs whose verdict depends on the body; the checker
+                 then fetches them with GET (a HEAD cannot tell).
+    probe_url:   for a URL, a second URL to fetch after the page says 200
+                 (e.g. an oEmbed endpoint); None to skip.
+    judge_probe: ``(status, body_text) -> reason | None`` for that probe.
+    """
+
+    name: str
+    detect: DetectFn
+    wants_body: Callable[[str], bool] = _never
+    probe_url: Callable[[str], "str | None"] | None = None
+    judge_probe: Callable[[int, str], "str | None"] | None = None
+
+
+def as_detector(item: Detector | DetectFn) -> Detector:
+    """Accept a bare detector function too (it then runs only on bodies read anyway)."""
+    if isinstance(item, Detector):
+        return item
+    return Detector(name=getattr(item, "__name__", "detector"), detect=item)
+
+
+# --- Generic: a 200 page whose title says "not found" -------------------------
+
+_TITLE = re.compile(r"<title[^>]*>(.*?)</title\s*>", re.IGNORECASE | re.DOTALL)
+_NOT_FOUND_TITLE = re.compile(
+    r"(^|\W)(404|page not found|not found|page (does not|doesn't|can't be|cannot be) (exist|found)"
+    r"|page (is )?(missing|unavailable)|no longer available)(\W|$)",
+    re.IGNORECASE,
+)
+
+
+def page_title(body_text: str) -> str | None:
+    """The text of the first <title>, unescaped and with whitespace collapsed."""
+    match = _TITLE.search(body_text[:200_000])
+    if not match:
+        return None
+    return " ".join(html.unescape(match.group(1)).split())
+
+
+def title_says_not_found(url: str, status: int, headers: Mapping[str, str], body_text: str) -> str | None:
+    """A 200 HTML page titled like an error page ("Page not found", "404 ...")."""
+    if not _is_html(headers):
+        return None
+    title = page_title(body_text)
+    if title and _NOT_FOUND_TITLE.search(title):
+        return f"the page answers {status} but its title says {title!r}"
+    return None
+
+
+# --- YouTube -----------------------------------------------------------------
+
+YOUTUBE_HOSTS = frozenset(
+    {"youtube.com", "www.youtube.com", "m.youtube.com", "music.youtube.com", "youtu.be", "www.youtu.be"}
+)
+YOUTUBE_OEMBED = "https://www.youtube.com/oembed"
+
+_PLAYABILITY = re.compile(r'"playabilityStatus"\s*:\s*\{\s*"status"\s*:\s*"([A-Z_]+)"(.{0,600})', re.DOTALL)
+_REASON = re.compile(r'"reason"\s*:\s*(?:"((?:[^"\\]|\\.)*)"|\{\s*"simpleText"\s*:\s*"((?:[^"\\]|\\.)*)")')
+# Shown on the page when the player's JSON is absent (older layouts, embeds).
+_GONE_PHRASES = (
+    "This video isn't available anymore",
+    "This video isn\\u0027t available anymore",
+    "This video has been removed",
+    "This video is private",
+    "This video is no longer available",
+)
+
+
+def youtube_video_id(url: str, hosts: Iterable[str] = YOUTUBE_HOSTS) -> str | None:
+    """The video id of a watch, short, embed or youtu.be URL on one of ``hosts``; else None."""
+    parts = urlsplit(url)
+    host = (parts.hostname or "").lower()
+    if host not in hosts:
+        return None
+    path = parts.path
+    if host.endswith("youtu.be"):
+        vid = path.strip("/").split("/")[0]
+        return vid or None
+    if path.rstrip("/") == "/watch":
+        return (parse_qs(parts.query).get("v") or [None])[0]
+    for prefix in ("/shorts/", "/embed/", "/live/", "/v/"):
+        if path.startswith(prefix):
+            return path[len(prefix):].split("/")[0] or None
+    return None
+
+
+def youtube_page_gone(body_text: str) -> str | None:
+    """Read the player's status out of a watch page; None if the video plays."""
+    match = _PLAYABILITY.search(body_text)
+    if match:
+        status, tail = match.group(1), match.group(2)
+        reason_match = _REASON.search(tail)
+        reason = ""
+        if reason_match:
+            raw = reason_match.group(1) or reason_match.group(2) or ""
+            reason = raw.replace("\\u0027", "'").replace('\\"', '"')
+        if status in ("ERROR", "UNPLAYABLE"):
+            return f"YouTube says the video is unavailable ({status}{': ' + reason if reason else ''})"
+        # LOGIN_REQUIRED also covers age checks, which are alive; only "private" is gone.
+        if status == "LOGIN_REQUIRED" and "private" in reason.lower():
+            return f"YouTube says the video is private ({reason})"
+        return None
+    for phrase in _GONE_PHRASES:
+        if phrase in body_text:
+            return f"YouTube's page says {phrase.replace(chr(92) + 'u0027', chr(39))!r}"
+    title = page_title(body_text)
+    if title is not None and title.strip().lower() in ("youtube", "- youtube", "video unavailable"):
+        # A removed video's page keeps the bare site title; a live one has the video's name.
+        if "Video unavailable" in body_text:
+            return "YouTube's page says 'Video unavailable'"
+    return None
+
+
+def youtube_detector(hosts: Iterable[str] = YOUTUBE_HOSTS, oembed_base: str | None = YOUTUBE_OEMBED) -> Detector:
+    """YouTube answers 200 for removed and private videos; ask the page and oEmbed.
+
+    ``hosts`` and ``oembed_base`` are parameters so tests can point both at a
+    loopback server.
+    """
+    host_set = frozenset(h.lower() for h in hosts)
+
+    def detect(url: str, status: int, headers: Mapping[str, str], body_text: str) -> str | None:
+        if youtube_video_id(url, host_set) is None:
+            return None
+        return youtube_page_gone(body_text)
+
+    def probe_url(url: str) -> str | None:
+        if oembed_base is None or youtube_video_id(url, host_set) is None:
+            return None
+        return f"{oembed_base}?url={quote(url, safe='')}&format=json"
+
+    def judge_probe(status: int, body_text: str) -> str | None:
+        if status == 404:
+            return "YouTube's oEmbed endpoint does not know the video (404): it was removed"
+        if status == 401:
+            return "YouTube's oEmbed endpoint refuses the video (401): it is private or removed"
+        return None
+
+    return Detector(
+        name="youtube",
+        detect=detect,
+        wants_body=lambda url: youtube_video_id(url, host_set) is not None,
+        probe_url=probe_url,
+        judge_probe=judge_probe,
+    )
+
+
+DEFAULT_DETECTORS: tuple[Detector, ...] = (
+    youtube_detector(),
+    Detector(name="title-not-found", detect=title_says_not_found),
+)
+
+
+# --- Bot challenges ------------------------------------------------------------
+
+_CHALLENGE_MARKERS = (
+    "<title>Just a moment...</title>",
+    "cf-chl-",
+    "_cf_chl_opt",
+    "/cdn-cgi/challenge-platform/",
+    "Attention Required! | Cloudflare",
+    "cf-browser-verification",
+    "Checking your browser before accessing",
+    "DDoS protection by",
+    "captcha-delivery.com",  # DataDome
+    "_Incapsula_Resource",
+    "/_sec/cp_challenge/",  # Akamai
+)
+
+
+def bot_challenge(status: int, headers: Mapping[str, str], body_text: str) -> str | None:
+    """A page that asks a browser to prove it is human; None otherwise."""
+    if headers.get("cf-mitigated", "").lower() == "challenge":
+        return "Cloudflare answers with a bot challenge (cf-mitigated: challenge)"
+    head = body_text[:100_000]
+    for marker in _CHALLENGE_MARKERS:
+        if marker in head:
+            return f"the site answers {status} with a bot-challenge page ({marker.strip('<>/')!r})"
+    return None
+
+
+# --- Fragments -------------------------------------------------------------------
+
+
+class AnchorCollector(HTMLParser):
+    """Collects id and name attributes while the body streams in, chunk by chunk.
+
+    `html.parser` keeps unfinished markup between `feed` calls, so chunk
+    boundaries may fall anywhere. ``wanted`` lets the caller stop reading as
+    soon as every fragment it looks for has been seen.
+    """
+
+    def __init__(self, wanted: Iterable[str] = ()):
+        super().__init__(convert_charrefs=True)
+        self.anchors: set[str] = set()
+        self.wanted = set(wanted)
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        for key, value in attrs:
+            if key in ("id", "name") and value:
+                self.anchors.add(value)
+
+    handle_startendtag = handle_starttag
+
+    @property
+    def done(self) -> bool:
+        """Every wanted fragment has been found."""
+        return bool(self.wanted) and all(has_anchor(self.anchors, f) for f in self.wanted)
+
+
+def has_anchor(anchors: set[str], fragment: str) -> bool:
+    """Whether ``fragment`` names an anchor, allowing the forms browsers and sites use."""
+    from urllib.parse import unquote
+
+    candidates = {fragment, unquote(fragment)}
+    # GitHub prefixes rendered Markdown ids with "user-content-" and resolves
+    # "#foo" to it in script; treat them as the same anchor.
+    candidates |= {"user-content-" + c for c in list(candidates)}
+    return bool(candidates & anchors)
+
+
+def checkable_fragment(fragment: str) -> bool:
+    """False for fragments that are not element ids: text fragments, SPA routes, PDF args."""
+    if not fragment or fragment.startswith((":~:", "/", "!")):
+        return False
+    if fragment in ("top",):  # HTML defines #top as the top of the document
+        return False
+    return True
+
+
+def _is_html(headers: Mapping[str, str]) -> bool:
+    ctype = headers.get("content-type", "").lower()
+    return not ctype or "html" in ctype

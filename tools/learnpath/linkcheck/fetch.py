@@ -1,0 +1,957 @@
+"""The fetch engine: polite, bounded, concurrent HTTP checks that end in a `Verdict`.
+
+How a run is organised
+----------------------
+Every distinct URL (fragments aside) becomes a *job*. A job advances one HTTP
+request at a time: a worker thread makes one request and returns what to do
+next (done, follow a redirect, retry later, re-ask with GET, ask an oEmbed
+endpoint). The scheduler in `Checker.check` owns all queues and hands a job's
+next request to a worker only when
+
+* fewer than ``workers`` requests are in flight,
+* the request's host (name and port) has fewer than ``per_host`` in flight,
+* the host's minimum delay since its last request has passed, and
+* the job's own retry time (backoff, ``Retry-After``) has come.
+
+So a waiting job never occupies a thread, a redirect to another host counts
+against that host, and the per-host limit holds by construction.
+
+Bounding time
+-------------
+``requests``' read timeout applies to each socket read, so a server that
+drips a byte a second never trips it. A watchdog thread therefore knows the
+connection every in-flight request uses and shuts its socket down when the
+URL's deadline (or the run's) passes; the blocked read returns at once and the
+connection is discarded, never returned to the pool.
+"""
+
+from __future__ import annotations
+
+import codecs
+import heapq
+import http.client
+import itertools
+import random
+import socket
+import ssl
+import threading
+import time
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from enum import Enum
+from email.utils import parsedate_to_datetime
+from typing import Callable, Iterable, Mapping, Sequence
+from urllib.parse import urldefrag, urljoin, urlsplit
+
+import requests
+import urllib3
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+
+from learnpath import PROJECT_URL, __version__
+from learnpath.linkcheck.detectors import (
+    DEFAULT_DETECTORS,
+    AnchorCollector,
+    Detector,
+    DetectFn,
+    as_detector,
+    bot_challenge,
+    checkable_fragment,
+    has_anchor,
+)
+from learnpath.linkcheck.netguard import AddressPolicy, HostUnresolvable, UrlRefused
+from learnpath.linkcheck.verdicts import Result, Verdict
+
+USER_AGENT = f"learnpath-linkcheck/{__version__} (+{PROJECT_URL})"
+
+# HEAD answers we do not trust: many servers refuse or mishandle HEAD, so
+# anything but success or a redirect is asked again with GET before judging.
+_TRUSTED_HEAD = range(200, 400)
+_PERMANENT = (301, 308)
+_REDIRECTS = (301, 302, 303, 307, 308)
+_GONE = (404, 410)
+# Statuses that mean "we are not letting a robot in", not "the page is gone".
+_BLOCKING = {401: "login required", 403: "forbidden", 406: "not acceptable", 418: "refused",
+             451: "unavailable for legal reasons", 999: "non-standard refusal (LinkedIn-style bot block)"}
+# How much of a body to read when nothing needs it but a quick look may tell
+# (a 403's challenge page, a 200's "Page not found" title).
+_SNIFF_BYTES = 65_536
+_CHUNK = 65_536
+
+
+@dataclass
+class FetchOptions:
+    """Knobs for a run; the CLI maps its flags onto these one to one."""
+
+    workers: int = 16
+    per_host: int = 2
+    min_delay: float = 0.0  # seconds between request starts to one host
+    connect_timeout: float = 5.0
+    read_timeout: float = 10.0  # the CLI's --timeout
+    url_deadline: float = 30.0  # wall clock for one URL, all attempts and hops included
+    run_deadline: float | None = None  # wall clock for the whole run
+    max_redirects: int = 10
+    retries: int = 2  # extra attempts after the first, for resets, 5xx and 429
+    backoff: float = 0.5  # first retry waits about this long, then doubles (with jitter)
+    retry_after_cap: float = 30.0  # longest Retry-After honoured; longer gives up as transient
+    retry_timeouts: bool = False
+    allow_private: bool = False
+    allowed_networks: tuple[str, ...] = ()  # treated as public (tests: one loopback "public" host)
+    max_body_bytes: int = 2_000_000
+    user_agent: str = USER_AGENT
+    verify_tls: bool = True
+    ca_bundle: str | None = None  # a PEM file of extra trusted roots (tests' own CA)
+    get_bodies: bool = False  # GET every page so body detectors see all of them
+    slowdown_delay: float = 1.0  # a host that sent 429 gets at least this min delay from then on
+
+    def __post_init__(self) -> None:
+        problems = []
+        for name in ("workers", "per_host"):
+            if getattr(self, name) < 1:
+                problems.append(f"{name} must be at least 1 (got {getattr(self, name)})")
+        for name in ("connect_timeout", "read_timeout", "url_deadline"):
+            if not getattr(self, name) > 0:
+                problems.append(f"{name} must be a positive number of seconds (got {getattr(self, name)})")
+        for name in ("min_delay", "backoff", "retry_after_cap", "slowdown_delay"):
+            if getattr(self, name) < 0:
+                problems.append(f"{name} cannot be negative (got {getattr(self, name)})")
+        if self.retries < 0 or self.max_redirects < 0:
+            problems.append("retries and max_redirects cannot be negative")
+        if self.max_body_bytes < 1024:
+            problems.append(f"max_body_bytes must be at least 1024 (got {self.max_body_bytes})")
+        if self.run_deadline is not None and not self.run_deadline > 0:
+            problems.append(f"run_deadline must be positive or None (got {self.run_deadline})")
+        if problems:
+            raise ValueError("invalid fetch options: " + "; ".join(problems))
+
+    def policy(self) -> AddressPolicy:
+        return AddressPolicy(allow_private=self.allow_private, allowed_networks=self.allowed_networks)
+
+
+@dataclass
+class CheckStats:
+    """Counters a run keeps; the benchmark and tests read them."""
+
+    requests: int = 0
+    retries: int = 0
+    max_in_flight: int = 0
+    max_per_host: int = 0  # the most concurrent requests to one host ever observed
+    per_host_requests: dict[str, int] = field(default_factory=dict)
+    slowed_hosts: set[str] = field(default_factory=set)
+    deadline_kills: int = 0
+
+
+# --------------------------------------------------------------------------------
+# Watchdog: enforce wall-clock deadlines on blocked socket reads.
+
+
+class _Tracker:
+    """The connection one in-flight request uses, so the watchdog can cut it."""
+
+    __slots__ = ("conn", "deadline", "expired", "active", "lock")
+
+    def __init__(self, deadline: float):
+        self.conn = None
+        self.deadline = deadline
+        self.expired = False
+        self.active = True
+        self.lock = threading.Lock()
+
+    def attach(self, conn) -> None:
+        with self.lock:
+            self.conn = conn
+            if self.expired:
+                _shutdown(conn)
+
+    def expire(self) -> bool:
+        """Cut the connection; True if the request was still running."""
+        with self.lock:
+            if not self.active:
+                return False
+            self.expired = True
+            if self.conn is not None:
+                _shutdown(self.conn)
+            return True
+
+    def finish(self) -> None:
+        with self.lock:
+            self.active = False
+            self.conn = None
+
+
+def _shutdown(conn) -> None:
+    sock = getattr(conn, "sock", None)
+    if sock is None:
+        return
+    try:
+        sock.shutdown(socket.SHUT_RDWR)
+    except OSError:
+        pass  # already closed: nothing left to interrupt
+
+
+_current = threading.local()
+
+
+class _TrackedHTTPPool(HTTPConnectionPool):
+    def _get_conn(self, timeout=None):
+        conn = super()._get_conn(timeout)
+        tracker = getattr(_current, "tracker", None)
+        if tracker is not None:
+            tracker.attach(conn)
+        return conn
+
+
+class _TrackedHTTPSPool(HTTPSConnectionPool):
+    def _get_conn(self, timeout=None):
+        conn = super()._get_conn(timeout)
+        tracker = getattr(_current, "tracker", None)
+        if tracker is not None:
+            tracker.attach(conn)
+        return conn
+
+
+class _TrackedAdapter(requests.adapters.HTTPAdapter):
+    """An adapter whose pools tell the current thread's tracker which connection they lend."""
+
+    def init_poolmanager(self, connections, maxsize, block=False, **pool_kwargs):
+        super().init_poolmanager(connections, maxsize, block=block, **pool_kwargs)
+        self.poolmanager.pool_classes_by_scheme = {"http": _TrackedHTTPPool, "https": _TrackedHTTPSPool}
+
+
+class _Watchdog:
+    """One thread that expires trackers at their deadlines."""
+
+    def __init__(self, on_kill: Callable[[], None]):
+        self._heap: list[tuple[float, int, _Tracker]] = []
+        self._cond = threading.Condition()
+        self._seq = itertools.count()
+        self._closed = False
+        self._on_kill = on_kill
+        self._thread = threading.Thread(target=self._run, name="linkcheck-watchdog", daemon=True)
+        self._thread.start()
+
+    def watch(self, tracker: _Tracker) -> None:
+        with self._cond:
+            heapq.heappush(self._heap, (tracker.deadline, next(self._seq), tracker))
+            self._cond.notify()
+
+    def expire_all(self) -> None:
+        """Cut every running request now (stop())."""
+        with self._cond:
+            trackers = [t for _, _, t in self._heap]
+            self._heap.clear()
+        for tracker in trackers:
+            tracker.expire()
+
+    def close(self) -> None:
+        with self._cond:
+            self._closed = True
+            self._cond.notify()
+        self._thread.join(timeout=5)
+
+    def _run(self) -> None:
+        while True:
+            with self._cond:
+                if self._closed:
+                    return
+                now = time.monotonic()
+                due = []
+                while self._heap and (self._heap[0][0] <= now or not self._heap[0][2].active):
+                    due.append(heapq.heappop(self._heap)[2])
+                wait = self._heap[0][0] - now if self._heap else None
+                if not due:
+                    self._cond.wait(timeout=wait)
+                    continue
+            for tracker in due:
+                if tracker.active and tracker.expire():
+                    self._on_kill()
+
+
+# --------------------------------------------------------------------------------
+# Jobs and steps
+
+
+@dataclass
+class _Job:
+    """One distinct URL (without fragment) being checked, with everything learnt so far."""
+
+    base: str  # URL without fragment, as first requested
+    originals: dict[str, str | None]  # each URL as given -> its fragment (None if none to check)
+    need_body: bool
+    current: str = ""
+    method: str = "HEAD"
+    hops: list[tuple[int, str]] = field(default_factory=list)
+    visited: set[str] = field(default_factory=set)
+    permanent: bool = False
+    attempts: int = 0
+    failures: int = 0  # retryable failures so far
+    started: float | None = None
+    deadline: float = float("inf")
+    ready_at: float = 0.0
+    status: int | None = None
+    final_url: str | None = None
+    # set once the page itself is judged and an oEmbed-style probe is pending
+    probing: Detector | None = None
+    page_result: tuple[Verdict, str, str] | None = None
+    anchors: set[str] | None = None
+    content_is_html: bool = True
+    seq: int = 0
+
+    def __post_init__(self) -> None:
+        self.current = self.base
+        self.visited.add(self.base)
+
+
+@dataclass
+class _Done:
+    verdict: Verdict
+    explanation: str
+    suggestion: str = ""
+
+
+@dataclass
+class _Again:
+    """Re-queue the job (its fields already updated) no earlier than ``at``."""
+
+    at: float = 0.0
+
+
+def _host_key(url: str) -> str:
+    parts = urlsplit(url)
+    port = parts.port or (443 if parts.scheme.lower() == "https" else 80)
+    return f"{(parts.hostname or '').lower()}:{port}"
+
+
+class _Host:
+    """Scheduling state for one host name and port."""
+
+    def __init__(self, key: str, limit: int, min_delay: float):
+        self.key = key
+        self.limit = limit
+        self.min_delay = min_delay
+        self.active = 0
+        self.next_start = 0.0
+        self.queue: deque[_Job] = deque()
+        self.session: requests.Session | None = None
+
+
+# --------------------------------------------------------------------------------
+# The checker
+
+
+class Checker:
+    """Checks URLs concurrently and politely; see the module docstring.
+
+    Thread-safe to `stop` from another thread or a signal handler; `check` itself
+    is meant to run once per Checker at a time.
+    """
+
+    def __init__(self, options: FetchOptions | None = None,
+                 detectors: Sequence[Detector | DetectFn] = DEFAULT_DETECTORS):
+        self.options = options or FetchOptions()
+        self.detectors = [as_detector(d) for d in detectors]
+        self.policy = self.options.policy()
+        self.stats = CheckStats()
+        self._cond = threading.Condition()
+        self._stopped = threading.Event()
+        self._hosts: dict[str, _Host] = {}
+        self._delayed: list[tuple[float, int, _Job]] = []
+        self._rng = random.Random()
+        self._seq = itertools.count()
+        self._in_flight = 0
+        self._watchdog: _Watchdog | None = None
+
+    # -- public API ---------------------------------------------------------------
+
+    def check(self, urls: Iterable[str], on_result: Callable[[Result], None] | None = None) -> list[Result]:
+        """Check every distinct URL once; results in the order the URLs were first given.
+
+        ``on_result`` is called (from the calling thread) as each result is known.
+        After `stop`, returns only what had finished.
+        """
+        order: list[str] = []
+        seen: set[str] = set()
+        jobs: dict[str, _Job] = {}
+        results: dict[str, Result] = {}
+        run_start = time.monotonic()
+        run_end = run_start + self.options.run_deadline if self.options.run_deadline else float("inf")
+
+        def emit(result: Result) -> None:
+            results[result.url] = result
+            if on_result is not None:
+                on_result(result)
+
+        early: list[Result] = []  # URLs refused before any request
+        for url in urls:
+            if url in seen:
+                continue
+            seen.add(url)
+            order.append(url)
+            refused = self._prepare(url, jobs)
+            if refused is not None:
+                early.append(refused)
+        for result in early:
+            emit(result)
+
+        self._watchdog = _Watchdog(on_kill=self._count_kill)
+        executor = ThreadPoolExecutor(max_workers=self.options.workers, thread_name_prefix="linkcheck")
+        finished: list[tuple[_Job, _Done | _Again]] = []
+        try:
+            with self._cond:
+                for job in jobs.values():
+                    self._enqueue(job)
+            remaining = len(jobs)
+            while remaining and not self._stopped.is_set() and time.monotonic() < run_end:
+                with self._cond:
+                    now = time.monotonic()
+                    self._release_delayed(now)
+                    wake = self._dispatch(now, run_end, executor, finished)
+                    done_now = [(job, out) for job, out in finished if isinstance(out, _Done)]
+                    finished.clear()
+                    if not done_now:
+                        # Sleep until a worker reports, a delay ends or the run's deadline.
+                        until = min(wake, run_end)
+                        self._cond.wait(timeout=None if until == float("inf") else max(0.0, until - now))
+                        continue
+                # Callbacks run outside the lock so a slow progress bar never stalls workers.
+                for job, outcome in done_now:
+                    remaining -= 1
+                    for result in self._settle(job, outcome):
+                        emit(result)
+            self._watchdog.expire_all()  # cut whatever still runs (stop() or the run's deadline)
+            self._wait_idle(grace=2.0)
+            if remaining and not self._stopped.is_set():
+                for job in jobs.values():
+                    for url in job.originals:
+                        if url not in results:
+                            emit(self._result(job, url, Verdict.transient,
+                                              "not checked: the run's deadline passed first",
+                                              "nothing yet; it is checked on the next run"))
+        finally:
+            executor.shutdown(wait=False, cancel_futures=True)
+            self._watchdog.close()
+            self._close_sessions()
+        return [results[url] for url in order if url in results]
+
+    def stop(self) -> None:
+        """Start nothing new and cut what is running; `check` returns what finished."""
+        self._stopped.set()
+        if self._watchdog is not None:
+            self._watchdog.expire_all()
+        with self._cond:
+            self._cond.notify_all()
+
+    # -- preparing jobs ------------------------------------------------------------
+
+    def _prepare(self, url: str, jobs: dict[str, _Job]) -> Result | None:
+        """Attach ``url`` to its job (creating it); a Result if it is refused outright."""
+        try:
+            self.policy.check_syntax(url)
+        except UrlRefused as err:
+            return Result(url=url, verdict=Verdict.invalid, status=None, final_url=None, elapsed=0.0,
+                          attempts=0, explanation=f"refused before fetching: {err}",
+                          suggestion=Verdict.invalid.default_suggestion)
+        base, fragment = urldefrag(url)
+        fragment = fragment if checkable_fragment(fragment) else None
+        job = jobs.get(base)
+        if job is None:
+            wants = self.options.get_bodies or any(d.wants_body(base) for d in self.detectors)
+            job = _Job(base=base, originals={}, need_body=wants, seq=next(self._seq))
+            jobs[base] = job
+        job.originals[url] = fragment
+        if fragment is not None:
+            job.need_body = True
+        job.method = "GET" if job.need_body else "HEAD"
+        return None
+
+    # -- scheduling (all under self._cond) --------------------------------------------
+
+    def _host(self, url: str) -> _Host:
+        key = _host_key(url)
+        host = self._hosts.get(key)
+        if host is None:
+            host = _Host(key, self.options.per_host, self.options.min_delay)
+            self._hosts[key] = host
+        return host
+
+    def _enqueue(self, job: _Job) -> None:
+        if job.ready_at > time.monotonic():
+            heapq.heappush(self._delayed, (job.ready_at, job.seq, job))
+        else:
+            self._host(job.current).queue.append(job)
+
+    def _release_delayed(self, now: float) -> None:
+        while self._delayed and self._delayed[0][0] <= now:
+            job = heapq.heappop(self._delayed)[2]
+            self._host(job.current).queue.append(job)
+
+    def _dispatch(self, now: float, run_end: float, executor: ThreadPoolExecutor,
+                  finished: list) -> float:
+        """Start every request that may start; return when something next becomes possible."""
+        wake = self._delayed[0][0] if self._delayed else float("inf")
+        for host in list(self._hosts.values()):
+            while host.queue and host.active < host.limit and self._in_flight < self.options.workers:
+                if now < host.next_start:
+                    wake = min(wake, host.next_start)
+                    break
+                job = host.queue.popleft()
+                host.active += 1
+                self._in_flight += 1
+                host.next_start = now + host.min_delay
+                self._note_concurrency(host)
+                if job.started is None:
+                    job.started = now
+                    job.deadline = min(now + self.options.url_deadline, run_end)
+                executor.submit(self._work, job, host, finished)
+            if self._in_flight >= self.options.workers:
+                break
+        return wake
+
+    def _note_concurrency(self, host: _Host) -> None:
+        stats = self.stats
+        stats.requests += 1
+        stats.per_host_requests[host.key] = stats.per_host_requests.get(host.key, 0) + 1
+        stats.max_per_host = max(stats.max_per_host, host.active)
+        stats.max_in_flight = max(stats.max_in_flight, self._in_flight)
+
+    def _work(self, job: _Job, host: _Host, finished: list) -> None:
+        """Worker thread: one request for ``job``, then hand the outcome back."""
+        try:
+            outcome = self._step(job, host)
+        except Exception as err:  # a bug must not hang the run: report it on the URL
+            outcome = _Done(Verdict.transient, f"internal error while checking: {type(err).__name__}: {err}",
+                            "please report this as a bug in learnpath's link checker")
+        with self._cond:
+            host.active -= 1
+            self._in_flight -= 1
+            if self._stopped.is_set():
+                pass  # check() returns only what finished before stop()
+            elif isinstance(outcome, _Again):
+                job.ready_at = outcome.at
+                self._enqueue(job)
+            else:
+                finished.append((job, outcome))
+            self._cond.notify_all()
+
+    def _settle(self, job: _Job, outcome: object) -> list[Result]:
+        """Results for a finished job (none if it was only re-queued)."""
+        if not isinstance(outcome, _Done):
+            return []
+        out = []
+        for url, fragment in job.originals.items():
+            verdict, explanation, suggestion = outcome.verdict, outcome.explanation, outcome.suggestion
+            if verdict in (Verdict.ok, Verdict.redirected) and fragment is not None and job.anchors is not None:
+                if not has_anchor(job.anchors, fragment):
+                    verdict = Verdict.fragment_missing
+                    explanation = f"the page has no element with id or name {fragment!r}"
+                    suggestion = Verdict.fragment_missing.default_suggestion
+            out.append(self._result(job, url, verdict, explanation, suggestion or verdict.default_suggestion))
+        return out
+
+    def _result(self, job: _Job, url: str, verdict: Verdict, explanation: str, suggestion: str) -> Result:
+        elapsed = (time.monotonic() - job.started) if job.started is not None else 0.0
+        return Result(url=url, verdict=verdict, status=job.status, final_url=job.final_url or job.current,
+                      elapsed=elapsed, attempts=job.attempts, explanation=explanation, suggestion=suggestion,
+                      redirects=list(job.hops))
+
+    def _wait_idle(self, grace: float) -> None:
+        end = time.monotonic() + grace
+        with self._cond:
+            while self._in_flight and time.monotonic() < end:
+                self._cond.wait(timeout=max(0.0, end - time.monotonic()))
+
+    def _count_kill(self) -> None:
+        self.stats.deadline_kills += 1
+
+    def _close_sessions(self) -> None:
+        for host in self._hosts.values():
+            if host.session is not None:
+                host.session.close()
+                host.session = None
+
+    def _session(self, host: _Host) -> requests.Session:
+        # Created in a worker but only ever while holding one of the host's
+        # slots; the lock keeps two first requests from making two sessions.
+        with self._cond:
+            if host.session is None:
+                session = requests.Session()
+                session.trust_env = False  # no .netrc credentials, no env proxies: checks are reproducible
+                adapter = _TrackedAdapter(pool_connections=1, pool_maxsize=self.options.per_host,
+                                          max_retries=0, pool_block=False)
+                session.mount("http://", adapter)
+                session.mount("https://", adapter)
+                session.headers.update({
+                    "User-Agent": self.options.user_agent,
+                    "Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8",
+                })
+                session.verify = self.options.ca_bundle or self.options.verify_tls
+                host.session = session
+            return host.session
+
+    # -- one request ------------------------------------------------------------------
+
+    def _step(self, job: _Job, host: _Host) -> _Done | _Again:
+        """Make ``job``'s next request and decide what follows."""
+        now = time.monotonic()
+        if now >= job.deadline:
+            return self._timed_out(job, "its deadline passed")
+        try:
+            self.policy.check(job.current)
+        except UrlRefused as err:
+            hop = f" (reached by redirect from {job.hops[-1][1]})" if job.hops else ""
+            return _Done(Verdict.invalid, f"refused before fetching {job.current}{hop}: {err}")
+        except HostUnresolvable as err:
+            return _Done(Verdict.broken, f"{err}: the host does not exist",
+                         "check the host name for a typo, or find where the site moved")
+        job.attempts += 1
+        tracker = _Tracker(job.deadline)
+        _current.tracker = tracker
+        assert self._watchdog is not None
+        self._watchdog.watch(tracker)
+        remaining = max(0.05, job.deadline - now)
+        timeout = (min(self.options.connect_timeout, remaining), min(self.options.read_timeout, remaining))
+        response = None
+        try:
+            if job.probing is not None:
+                response = self._session(host).get(job.current, timeout=timeout, allow_redirects=False, stream=True)
+                return self._judge_probe(job, response, tracker)
+            response = self._session(host).request(job.method, job.current, timeout=timeout,
+                                                   allow_redirects=False, stream=True)
+            return self._judge(job, response, tracker)
+        except requests.exceptions.RequestException as err:
+            return self._judge_error(job, err, tracker)
+        except (OSError, http.client.HTTPException, urllib3.exceptions.HTTPError) as err:
+            # raised while streaming the body (a cut or reset connection)
+            return self._judge_error(job, err, tracker)
+        finally:
+            if response is not None:
+                response.close()  # never drain: a 10 GB body is dropped with its connection
+            tracker.finish()
+            _current.tracker = None
+
+    # -- judging responses ----------------------------------------------------------------
+
+    def _judge(self, job: _Job, response: requests.Response, tracker: _Tracker) -> _Done | _Again:
+        status = response.status_code
+        job.status = status
+        job.final_url = job.current
+        if status in _REDIRECTS and response.headers.get("location"):
+            return self._follow(job, status, response.headers["location"])
+        if job.method == "HEAD" and status not in _TRUSTED_HEAD:
+            job.method = "GET"  # HEAD refused or mishandled: ask properly before judging
+            return _Again()
+        if status == 429 or status >= 500:
+            text = self._read_text(response, tracker, _SNIFF_BYTES)
+            challenge = bot_challenge(status, response.headers, text)
+            if challenge:
+                return _Done(Verdict.blocked, challenge, Verdict.blocked.default_suggestion)
+            return self._retry_later(job, response, f"{status} {response.reason or ''}".strip())
+        if status in _GONE:
+            what = "Not Found" if status == 404 else "Gone"
+            return _Done(Verdict.broken, f"{status} {what}: the page is gone",
+                         "find its new address or use the archived copy")
+        if status in _BLOCKING:
+            text = self._read_text(response, tracker, _SNIFF_BYTES)
+            challenge = bot_challenge(status, response.headers, text)
+            why = challenge or f"{status} {response.reason or _BLOCKING[status]}: the site refuses this client"
+            return _Done(Verdict.blocked, why, Verdict.blocked.default_suggestion)
+        if 400 <= status < 500:
+            return _Done(Verdict.broken, f"{status} {response.reason or 'client error'}: the server rejects the URL",
+                         "check the URL for a typo or find the page's new address")
+        if not 200 <= status < 300:
+            return _Done(Verdict.broken, f"unexpected status {status} {response.reason or ''}".strip(),
+                         "check the URL by hand")
+        return self._judge_page(job, response, tracker)
+
+    def _judge_page(self, job: _Job, response: requests.Response, tracker: _Tracker) -> _Done | _Again:
+        """A 2xx: look at the body if anything needs it, then decide ok/redirected/soft_broken."""
+        status = response.status_code
+        ctype = response.headers.get("content-type", "").lower()
+        job.content_is_html = not ctype or "html" in ctype
+        text = ""
+        if job.method == "GET":
+            wanted = {f for f in job.originals.values() if f is not None}
+            if job.need_body and job.content_is_html:
+                text = self._read_text(response, tracker, self.options.max_body_bytes, wanted=wanted,
+                                       job=job if wanted else None)
+            elif job.content_is_html:
+                text = self._read_text(response, tracker, _SNIFF_BYTES)
+            if tracker.expired:
+                return self._timed_out(job, "reading the page took longer than its deadline")
+            if not job.content_is_html or not wanted:
+                job.anchors = None  # nothing to check against (a PDF's #page=2 is not an element)
+        challenge = bot_challenge(status, response.headers, text) if text else None
+        if challenge:
+            return _Done(Verdict.blocked, challenge, Verdict.blocked.default_suggestion)
+        if text:
+            for detector in self.detectors:
+                reason = detector.detect(job.current, status, response.headers, text)
+                if reason:
+                    return _Done(Verdict.soft_broken, reason, Verdict.soft_broken.default_suggestion)
+        verdict, explanation, suggestion = self._page_ok(job)
+        for detector in self.detectors:
+            probe = detector.probe_url(job.current) if detector.probe_url else None
+            if probe:
+                job.page_result = (verdict, explanation, suggestion)
+                job.probing = detector
+                job.current = probe
+                return _Again()
+        return _Done(verdict, explanation, suggestion)
+
+    def _page_ok(self, job: _Job) -> tuple[Verdict, str, str]:
+        if job.permanent:
+            chain = " -> ".join(f"{code} {url}" for code, url in job.hops)
+            return (Verdict.redirected, f"permanently redirected ({chain})",
+                    f"replace the URL with {job.current}")
+        if job.hops:
+            return Verdict.ok, f"{job.status} OK after {len(job.hops)} temporary redirect(s)", "nothing to do"
+        return Verdict.ok, f"{job.status} OK", "nothing to do"
+
+    def _judge_probe(self, job: _Job, response: requests.Response, tracker: _Tracker) -> _Done:
+        """The oEmbed-style second opinion; any answer but a clear "gone" keeps the page's verdict."""
+        assert job.probing is not None and job.page_result is not None and job.probing.judge_probe
+        text = self._read_text(response, tracker, _SNIFF_BYTES) if response.status_code < 300 else ""
+        reason = job.probing.judge_probe(response.status_code, text)
+        page_url = job.final_url or job.base
+        job.current = page_url
+        if reason:
+            return _Done(Verdict.soft_broken, reason, Verdict.soft_broken.default_suggestion)
+        return _Done(*job.page_result)
+
+    def _follow(self, job: _Job, status: int, location: str) -> _Done | _Again:
+        target = urljoin(job.current, location.strip())
+        target_base, target_fragment = urldefrag(target)
+        job.hops.append((status, target))
+        if status in _PERMANENT:
+            job.permanent = True
+        if status == 303:
+            job.method = "GET"
+        if target_base in job.visited:
+            chain = " -> ".join([job.base] + [u for _, u in job.hops])
+            return _Done(Verdict.broken, f"redirect loop: {chain}",
+                         "the site redirects in a circle; report it to the site or link elsewhere")
+        if len(job.hops) > self.options.max_redirects:
+            return _Done(Verdict.broken, f"more than {self.options.max_redirects} redirects",
+                         "link to the page the redirects end at, or report the chain to the site")
+        try:
+            self.policy.check_syntax(target_base)
+        except UrlRefused as err:
+            return _Done(Verdict.invalid, f"redirected to {target}, which is refused: {err}")
+        if target_fragment and checkable_fragment(target_fragment):
+            # The redirect names its own fragment; that one is what the browser looks for.
+            for url in job.originals:
+                job.originals[url] = target_fragment
+            job.need_body = True
+            job.method = "GET"
+        job.visited.add(target_base)
+        job.current = target_base
+        job.final_url = target_base
+        return _Again()
+
+    def _retry_later(self, job: _Job, response: requests.Response, what: str) -> _Done | _Again:
+        """Schedule a retry for a 429 or 5xx, or give up as transient."""
+        now = time.monotonic()
+        status = response.status_code
+        wait = self._backoff(job.failures)
+        if status == 429:
+            asked = parse_retry_after(response.headers.get("retry-after"), time.time())
+            with self._cond:  # the whole host slows down, not just this URL
+                host = self._host(job.current)
+                host.min_delay = max(host.min_delay, self.options.slowdown_delay)
+                host.limit = 1
+                self.stats.slowed_hosts.add(host.key)
+                if asked is not None and asked <= self.options.retry_after_cap:
+                    host.next_start = max(host.next_start, now + asked)
+            if asked is not None and asked > self.options.retry_after_cap:
+                return _Done(Verdict.transient,
+                             f"429 Too Many Requests, asked to wait {asked:.0f} s (more than the "
+                             f"{self.options.retry_after_cap:.0f} s cap)", Verdict.transient.default_suggestion)
+            if asked is not None:
+                wait = max(wait, asked)
+        job.failures += 1
+        if job.failures > self.options.retries:
+            tries = job.failures
+            return _Done(Verdict.transient, f"{what} on each of {tries} attempts",
+                         "nothing yet; it is re-checked on the next run (the server is struggling or rate-limiting)")
+        if now + wait >= job.deadline:
+            return _Done(Verdict.transient, f"{what}; no time left to retry before the URL's deadline",
+                         Verdict.transient.default_suggestion)
+        self.stats.retries += 1
+        if job.method == "HEAD":
+            job.method = "GET"
+        return _Again(at=now + wait)
+
+    def _backoff(self, failures: int) -> float:
+        # Exponential with full jitter around the nominal value so retries from
+        # many URLs on one host do not arrive together.
+        return self.options.backoff * (2 ** failures) * self._rng.uniform(0.5, 1.5)
+
+    def _judge_error(self, job: _Job, err: BaseException, tracker: _Tracker) -> _Done | _Again:
+        """Turn a failed request into a verdict or a retry."""
+        if tracker.expired:
+            return self._timed_out(job, "the URL's deadline passed" if not self._stopped.is_set() else "stopped")
+        if job.probing is not None:
+            # The page itself answered; a probe failing says nothing about it.
+            job.current = job.final_url or job.base
+            assert job.page_result is not None
+            return _Done(*job.page_result)
+        kind, detail = classify_error(err)
+        host = urlsplit(job.current).netloc
+        if kind is ErrorKind.timeout:
+            if self.options.retry_timeouts:
+                return self._retry_error(job, f"timed out ({detail})")
+            return self._timed_out(job, detail)
+        if kind is ErrorKind.refused:
+            return _Done(Verdict.broken, f"connection refused by {host}: nothing listens there",
+                         "the server is down or gone; check by hand and find where the site moved")
+        if kind is ErrorKind.dns:
+            return _Done(Verdict.broken, f"DNS lookup failed for {urlsplit(job.current).hostname}: the host does not exist",
+                         "check the host name for a typo, or find where the site moved")
+        if kind is ErrorKind.tls:
+            return _Done(Verdict.broken, f"TLS failure talking to {host}: {detail}",
+                         "the certificate is invalid or expired; link to another copy or tell the site")
+        if kind is ErrorKind.protocol:
+            return _Done(Verdict.broken, f"{host} did not answer with HTTP ({detail})",
+                         "the address does not serve a web page; check the scheme and port")
+        if kind is ErrorKind.invalid:
+            return _Done(Verdict.invalid, f"the URL cannot be requested: {detail}")
+        return self._retry_error(job, f"connection failed ({detail})")
+
+    def _retry_error(self, job: _Job, what: str) -> _Done | _Again:
+        job.failures += 1
+        wait = self._backoff(job.failures - 1)
+        if job.failures > self.options.retries:
+            return _Done(Verdict.transient, f"{what} on each of {job.failures} attempts",
+                         Verdict.transient.default_suggestion)
+        if time.monotonic() + wait >= job.deadline:
+            return _Done(Verdict.transient, f"{what}; no time left to retry", Verdict.transient.default_suggestion)
+        self.stats.retries += 1
+        return _Again(at=time.monotonic() + wait)
+
+    def _timed_out(self, job: _Job, detail: str) -> _Done:
+        return _Done(Verdict.transient, f"timed out: {detail}",
+                     "nothing yet; a slow or hung server is re-checked on the next run "
+                     "(--retry-timeouts retries it within the run)")
+
+    # -- bodies -----------------------------------------------------------------------------
+
+    def _read_text(self, response: requests.Response, tracker: _Tracker, limit: int,
+                   wanted: set[str] | None = None, job: _Job | None = None) -> str:
+        """Read at most ``limit`` bytes of the body as text, stopping at the deadline.
+
+        With ``job`` given, anchors are collected as the body streams and the
+        read stops once every wanted fragment is found.
+        """
+        raw = response.raw
+        collector = AnchorCollector(wanted or ()) if job is not None else None
+        # requests falls back to ISO-8859-1 for text/* without a charset; the web is UTF-8.
+        has_charset = "charset=" in response.headers.get("content-type", "").lower()
+        encoding = (response.encoding if has_charset else None) or "utf-8"
+        try:
+            decoder = codecs.getincrementaldecoder(encoding)(errors="replace")
+        except LookupError:
+            decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        pieces: list[str] = []
+        total = 0
+        while total < limit and not tracker.expired:
+            try:
+                chunk = raw.read1(min(_CHUNK, limit - total), decode_content=True)
+            except (OSError, http.client.HTTPException, urllib3.exceptions.HTTPError, ValueError):
+                if tracker.expired:
+                    break
+                raise
+            if not chunk:
+                break
+            total += len(chunk)
+            text = decoder.decode(chunk)
+            pieces.append(text)
+            if collector is not None:
+                collector.feed(text)
+                if collector.done:
+                    break
+        if collector is not None and job is not None:
+            job.anchors = collector.anchors
+        return "".join(pieces)
+
+
+# --------------------------------------------------------------------------------
+# Errors and headers
+
+
+class ErrorKind(str, Enum):
+    """Coarse classes of request failure; each maps to one verdict or a retry."""
+
+    timeout = "timeout"  # transient; retried only with retry_timeouts
+    refused = "refused"  # broken
+    dns = "dns"  # broken
+    tls = "tls"  # broken
+    protocol = "protocol"  # broken: the other end does not speak HTTP
+    reset = "reset"  # retried, then transient
+    invalid = "invalid"  # invalid
+
+
+def _chain(err: BaseException) -> list[BaseException]:
+    """The exception and everything it wraps (requests nests urllib3 nests socket errors)."""
+    seen: list[BaseException] = []
+    stack = [err]
+    while stack and len(seen) < 20:
+        e = stack.pop()
+        if e is None or any(e is s for s in seen):
+            continue
+        seen.append(e)
+        stack.extend([e.__cause__, e.__context__])
+        stack.extend(a for a in getattr(e, "args", ()) if isinstance(a, BaseException))
+        reason = getattr(e, "reason", None)
+        if isinstance(reason, BaseException):
+            stack.append(reason)
+    return seen
+
+
+def classify_error(err: BaseException) -> tuple[ErrorKind, str]:
+    """(kind, short detail) for a failed request."""
+    chain = _chain(err)
+    def has(*types: type) -> BaseException | None:
+        return next((e for e in chain if isinstance(e, types)), None)
+    if has(requests.exceptions.InvalidURL, requests.exceptions.InvalidSchema, requests.exceptions.MissingSchema,
+           urllib3.exceptions.LocationParseError):
+        return ErrorKind.invalid, str(err)
+    if has(requests.exceptions.SSLError, ssl.SSLError, urllib3.exceptions.SSLError):
+        e = has(ssl.SSLError) or err
+        return ErrorKind.tls, getattr(e, "reason", None) or type(e).__name__
+    if has(requests.exceptions.ConnectTimeout):
+        return ErrorKind.timeout, "no connection within the connect timeout"
+    if has(requests.exceptions.ReadTimeout, urllib3.exceptions.ReadTimeoutError, socket.timeout, TimeoutError):
+        return ErrorKind.timeout, "no answer within the read timeout"
+    if has(urllib3.exceptions.NameResolutionError, socket.gaierror):
+        return ErrorKind.dns, "name resolution failed"
+    if has(ConnectionRefusedError):
+        return ErrorKind.refused, "connection refused"
+    if has(http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError, ConnectionAbortedError):
+        return ErrorKind.reset, "the connection was reset or closed early"
+    bad = has(http.client.BadStatusLine, http.client.LineTooLong, http.client.IncompleteRead)
+    if isinstance(bad, http.client.BadStatusLine):
+        return ErrorKind.protocol, "garbage instead of an HTTP status line"
+    if isinstance(bad, http.client.LineTooLong):
+        return ErrorKind.protocol, "a header line too long to be HTTP"
+    return ErrorKind.reset, type(err).__name__
+
+
+def parse_retry_after(value: str | None, now: float) -> float | None:
+    """Seconds to wait from a Retry-After header (delta-seconds or HTTP-date); None if absent or bad."""
+    if value is None:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when is None:
+        return None
+    return max(0.0, when.timestamp() - now)
+
+
+def check_urls(urls: Iterable[str], options: FetchOptions | None = None, **kwargs) -> list[Result]:
+    """Convenience: check ``urls`` with a fresh Checker."""
+    return Checker(options or FetchOptions(), **kwargs).check(urls)
