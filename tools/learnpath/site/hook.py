@@ -1,0 +1,309 @@
+"""MkDocs hook: render the catalog into the site.
+
+Registered in ``mkdocs.yml`` as ``hooks: [tools/learnpath/site/hook.py]``. It
+
+* loads ``resources.yaml`` (next to ``mkdocs.yml``) on every build, so
+  ``mkdocs serve`` picks up edits, and stops the build with the validator's
+  own report when the catalog is invalid;
+* adds the generated pages: ``paths/<path-id>.md`` for each path and
+  ``catalog.md``, and checks that the nav lists exactly the catalog's paths;
+* replaces the markers in hand-written pages:
+  ``<!-- learnpath:topic-resources -->`` on ``topics/<topic-id>.md`` and
+  ``<!-- learnpath:path-list -->`` anywhere (the home page).
+
+The HTML and Markdown come from ``learnpath.site.render``; this module only
+adapts MkDocs (files, nav, URLs) to it. Every failure is an ``Abort`` whose
+message says where, what and how to fix it: MkDocs prints it without a
+traceback, both under ``mkdocs build`` and ``mkdocs serve``.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from mkdocs.config.defaults import MkDocsConfig
+from mkdocs.exceptions import Abort
+from mkdocs.structure.files import File, Files
+from mkdocs.structure.pages import Page
+from mkdocs.utils import get_relative_url
+
+from learnpath.site import render
+
+log = logging.getLogger("mkdocs.plugins.learnpath")
+
+CATALOG_FILE = "resources.yaml"
+MARKER = re.compile(r"^[ \t]*<!--[ \t]*learnpath:([A-Za-z0-9_-]*)[ \t]*-->[ \t]*$")
+_FENCE = re.compile(r"^[ \t]*(`{3,}|~{3,})")
+TOPIC_MARKER = "topic-resources"
+PATH_LIST_MARKER = "path-list"
+
+
+@dataclass
+class _Build:
+    """What one build knows about the catalog; replaced at the start of every build."""
+
+    index: render.SiteIndex
+    catalog_path: Path
+
+
+_current: _Build | None = None
+
+
+# --------------------------------------------------------------------------- #
+# Errors
+# --------------------------------------------------------------------------- #
+
+
+def _fail(where: str, what: str, hint: str) -> Abort:
+    """An Abort in the validator's shape: ``where: what`` then an indented hint."""
+    return Abort(f"learnpath: {where}: {what}\n    hint: {hint}")
+
+
+def _shown(config: MkDocsConfig, *parts: str) -> str:
+    """A path as the user would type it: relative to mkdocs.yml's directory when inside it."""
+    path = os.path.join(*parts)
+    root = os.path.dirname(config.config_file_path or "mkdocs.yml") or "."
+    relative = os.path.relpath(path, root)
+    return path if relative.startswith("..") else relative
+
+
+# --------------------------------------------------------------------------- #
+# Loading the catalog
+# --------------------------------------------------------------------------- #
+
+
+def catalog_path(config: MkDocsConfig) -> Path:
+    return Path(config.config_file_path or "mkdocs.yml").resolve().parent / CATALOG_FILE
+
+
+def load(config: MkDocsConfig) -> _Build:
+    """Load and validate the catalog, or abort with exactly what ``learnpath validate`` prints."""
+    # Imported here, not at the top: the hook module is loaded when mkdocs.yml
+    # is read, and a broken catalog package should fail the build with the
+    # message below, not as an import error while parsing the config.
+    from learnpath.catalog import CatalogInvalid, load_catalog
+
+    path = catalog_path(config)
+    try:
+        loaded = load_catalog(path)
+    except CatalogInvalid as err:
+        raise Abort(
+            f"learnpath: the catalog is invalid, so the site was not built.\n{err.report()}\n"
+            f"Run `learnpath validate {_shown(config, str(path))}` to check it on its own."
+        ) from None
+    for warning in loaded.warnings:
+        log.info("learnpath: %s", warning)
+    return _Build(render.SiteIndex(loaded.catalog), path)
+
+
+# --------------------------------------------------------------------------- #
+# Generated pages and the nav
+# --------------------------------------------------------------------------- #
+
+
+def _nav_pages(nav: object) -> Iterator[str]:
+    """Every page path named in the ``nav`` setting (a nested list of strings and one-key dicts)."""
+    if isinstance(nav, str):
+        yield nav
+    elif isinstance(nav, list):
+        for item in nav:
+            yield from _nav_pages(item)
+    elif isinstance(nav, dict):
+        for value in nav.values():
+            yield from _nav_pages(value)
+
+
+def check_nav(config: MkDocsConfig, path_ids: list[str]) -> None:
+    """The nav must list every path page, and no path page the catalog does not have.
+
+    MkDocs itself would only warn about a nav entry with no page, and say
+    nothing about a page missing from the nav; a learning path nobody can
+    reach is a bug, so both stop the build.
+    """
+    if config.nav is None:  # no explicit nav: MkDocs lists every page itself
+        return
+    listed = {p for p in _nav_pages(config.nav) if p.startswith("paths/")}
+    expected = {render.path_page(p) for p in path_ids}
+    config_file = _shown(config, config.config_file_path or "mkdocs.yml")
+    for missing in sorted(expected - listed):
+        raise _fail(
+            config_file,
+            f"the catalog has the path '{Path(missing).stem}' but the nav does not list {missing}",
+            f"add `- {missing}` under `Paths:` in the nav of {config_file}",
+        )
+    for extra in sorted(listed - expected):
+        raise _fail(
+            config_file,
+            f"the nav lists {extra}, but the catalog has no path '{Path(extra).stem}' "
+            f"(its paths: {', '.join(path_ids)})",
+            f"remove it from the nav, or fix the path id in {CATALOG_FILE}",
+        )
+
+
+def _add_generated(files: Files, config: MkDocsConfig, src_uri: str, content: str) -> None:
+    existing = files.get_file_from_path(src_uri)
+    if existing is not None and not existing.generated_by:
+        raise _fail(
+            _shown(config, config.docs_dir, src_uri),
+            "this page is generated from the catalog, so a hand-written file cannot have its name",
+            "delete or rename the file; edit resources.yaml to change the generated page",
+        )
+    if existing is not None:
+        files.remove(existing)
+    files.append(File.generated(config, src_uri, content=content))
+
+
+def _check_topic_pages(files: Files, config: MkDocsConfig, index: render.SiteIndex) -> None:
+    for topic in index.catalog.topics:
+        src_uri = render.topic_page(topic.id)
+        if files.get_file_from_path(src_uri) is None:
+            raise _fail(
+                _shown(config, config.docs_dir, src_uri),
+                f"the catalog has the topic '{topic.id}' but its page does not exist",
+                f"create it: a '# {topic.title}' heading, a short explanation in our own words, "
+                f"and a line `<!-- learnpath:{TOPIC_MARKER} -->` where its resources go",
+            )
+
+
+def on_files(files: Files, *, config: MkDocsConfig) -> Files:
+    """Reload the catalog, check it against the nav and the topic pages, add the generated pages."""
+    global _current
+    _current = None  # a failed reload must not leave the previous build's catalog behind
+    build = load(config)
+    path_ids = [p.id for p in build.index.catalog.paths]
+    check_nav(config, path_ids)
+    _check_topic_pages(files, config, build.index)
+    # The generated pages are rendered in on_page_markdown, when their URL and
+    # thus their relative links are known; the file content is a placeholder
+    # that never reaches the site.
+    for path_id in path_ids:
+        _add_generated(files, config, render.path_page(path_id), f"# {path_id}\n")
+    _add_generated(files, config, render.CATALOG_PAGE, "# Catalog\n")
+    _current = build
+    return files
+
+
+# --------------------------------------------------------------------------- #
+# Page content
+# --------------------------------------------------------------------------- #
+
+
+def linker(page: Page, files: Files, config: MkDocsConfig) -> render.Linker:
+    """Resolve a docs-relative page path (and anchor) to a URL relative to ``page``."""
+
+    def link(src_uri: str, anchor: str | None) -> str:
+        target = files.get_file_from_path(src_uri)
+        if target is None:
+            raise _fail(
+                _shown(config, config.docs_dir, page.file.src_uri),
+                f"a generated link points to {src_uri}, which is not a page of the site",
+                f"create {_shown(config, config.docs_dir, src_uri)} or fix the reference in {CATALOG_FILE}",
+            )
+        url = get_relative_url(target.url, page.url)
+        return f"{url}#{anchor}" if anchor else url
+
+    return link
+
+
+@dataclass(frozen=True)
+class Marker:
+    name: str
+    line: int  # 1-based, as in the file
+
+
+def find_markers(markdown: str) -> list[Marker]:
+    """``<!-- learnpath:NAME -->`` lines, skipping fenced code (where docs may show a marker)."""
+    markers = []
+    fence: str | None = None
+    for number, line in enumerate(markdown.splitlines(), start=1):
+        opened = _FENCE.match(line)
+        if fence is not None:
+            if opened and opened.group(1)[0] == fence[0] and len(opened.group(1)) >= len(fence):
+                fence = None
+            continue
+        if opened:
+            fence = opened.group(1)
+            continue
+        match = MARKER.match(line)
+        if match:
+            markers.append(Marker(match.group(1), number))
+    return markers
+
+
+def _topic_of(page: Page) -> str | None:
+    parts = page.file.src_uri.split("/")
+    if len(parts) == 2 and parts[0] == "topics" and parts[1].endswith(".md"):
+        return parts[1][: -len(".md")]
+    return None
+
+
+def _replacement(marker: Marker, page: Page, config: MkDocsConfig, build: _Build, link: render.Linker) -> str:
+    where = f"{_shown(config, config.docs_dir, page.file.src_uri)}:{marker.line}"
+    if marker.name == PATH_LIST_MARKER:
+        return render.render_path_list(build.index, link)
+    if marker.name == TOPIC_MARKER:
+        topic_id = _topic_of(page)
+        if topic_id is None or topic_id not in build.index.topics:
+            raise _fail(
+                where,
+                f"<!-- learnpath:{TOPIC_MARKER} --> is only for a catalog topic's page "
+                f"(topics/<topic-id>.md), and this page is not one",
+                f"move the marker to the right topics/<topic-id>.md, or add the topic to {CATALOG_FILE}",
+            )
+        return render.render_topic_resources(build.index, topic_id, link)
+    raise _fail(
+        where,
+        f"unknown marker <!-- learnpath:{marker.name} -->",
+        f"the markers are <!-- learnpath:{TOPIC_MARKER} --> (on a topic page) "
+        f"and <!-- learnpath:{PATH_LIST_MARKER} -->; fix the spelling or remove the line",
+    )
+
+
+def expand_markers(
+    markdown: str, page: Page, config: MkDocsConfig, build: _Build, link: render.Linker
+) -> str:
+    """Replace every marker line; a catalog topic's page must have its resources marker."""
+    markers = find_markers(markdown)
+    topic_id = _topic_of(page)
+    if topic_id in build.index.topics and not any(m.name == TOPIC_MARKER for m in markers):
+        raise _fail(
+            _shown(config, config.docs_dir, page.file.src_uri),
+            f"the page of topic '{topic_id}' has no <!-- learnpath:{TOPIC_MARKER} --> line, "
+            "so its resources would not be shown",
+            f"add a line `<!-- learnpath:{TOPIC_MARKER} -->` where the list of resources should go",
+        )
+    if not markers:
+        return markdown
+    lines = markdown.splitlines()
+    for marker in markers:
+        lines[marker.line - 1] = _replacement(marker, page, config, build, link)
+    return "\n".join(lines) + "\n"
+
+
+def _generated_page(src_uri: str, build: _Build, link: render.Linker) -> str | None:
+    """The Markdown of a page this hook generates, or None for any other page."""
+    if src_uri == render.CATALOG_PAGE:
+        return render.render_catalog_page(build.index, link)
+    if src_uri.startswith("paths/") and src_uri.endswith(".md"):
+        path_id = src_uri[len("paths/") : -len(".md")]
+        if any(p.id == path_id for p in build.index.catalog.paths):
+            return render.render_path_page(build.index, path_id, link)
+    return None
+
+
+def on_page_markdown(markdown: str, *, page: Page, config: MkDocsConfig, files: Files) -> str:
+    """Render generated pages; expand markers in hand-written ones."""
+    if _current is None:  # pragma: no cover - on_files always runs first
+        raise Abort("learnpath: internal error: the catalog was not loaded before the pages")
+    link = linker(page, files, config)
+    if page.file.generated_by:
+        generated = _generated_page(page.file.src_uri, _current, link)
+        if generated is not None:
+            return generated
+    return expand_markers(markdown, page, config, _current, link)
+
