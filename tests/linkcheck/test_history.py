@@ -1,0 +1,126 @@
+"""The history's rules: confirmation over runs hours apart, strict mode, caching, safe files."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+import pytest
+
+from learnpath.linkcheck.history import History, HistoryError, Policy, format_time
+from learnpath.linkcheck.verdicts import Result, Verdict
+
+T0 = dt.datetime(2026, 11, 20, 3, 0, tzinfo=dt.timezone.utc)
+URL = "https://example.org/page"
+
+
+def result(verdict: Verdict, url: str = URL) -> Result:
+    status = {Verdict.ok: 200, Verdict.broken: 404, Verdict.blocked: 403, Verdict.transient: 503}.get(verdict)
+    return Result(url, verdict, status, url, 0.1, 1, f"{verdict.value} explanation", "do something")
+
+
+def hours(n: float) -> dt.datetime:
+    return T0 + dt.timedelta(hours=n)
+
+
+def test_failure_is_confirmed_only_after_n_runs_at_least_h_hours_apart() -> None:
+    history, policy = History(), Policy(confirm_runs=2, confirm_hours=12)
+    first = history.record(result(Verdict.broken), hours(0), policy)
+    assert not first.confirmed and "unconfirmed: failed 1 of the 2 runs" in first.explanation
+    # A re-run the same evening does not count as a second night.
+    assert not history.record(result(Verdict.broken), hours(2), policy).confirmed
+    assert not history.record(result(Verdict.broken), hours(11.9), policy).confirmed
+    assert history.entries[URL].consecutive_failures == 1
+    second = history.record(result(Verdict.broken), hours(12), policy)
+    assert second.confirmed and second.explanation == "broken explanation"
+    assert history.entries[URL].first_failure == format_time(hours(0))
+
+
+def test_three_runs_needed_when_configured() -> None:
+    history, policy = History(), Policy(confirm_runs=3, confirm_hours=1)
+    assert [history.record(result(Verdict.broken), hours(h), policy).confirmed for h in (0, 1, 2)] == [
+        False, False, True]
+
+
+def test_success_resets_the_streak() -> None:
+    history, policy = History(), Policy()
+    history.record(result(Verdict.broken), hours(0), policy)
+    history.record(result(Verdict.ok), hours(24), policy)
+    assert history.entries[URL].consecutive_failures == 0 and history.entries[URL].first_failure is None
+    assert not history.record(result(Verdict.broken), hours(48), policy).confirmed
+
+
+def test_unverifiable_neither_counts_nor_clears() -> None:
+    history, policy = History(), Policy()
+    history.record(result(Verdict.broken), hours(0), policy)
+    blocked = history.record(result(Verdict.blocked), hours(24), policy)
+    assert not blocked.confirmed and history.entries[URL].consecutive_failures == 1
+    assert history.record(result(Verdict.broken), hours(48), policy).confirmed
+
+
+def test_strict_confirms_on_first_failure_and_invalid_is_always_confirmed() -> None:
+    assert History().record(result(Verdict.broken), hours(0), Policy(strict=True)).confirmed
+    assert History().record(result(Verdict.invalid), hours(0), Policy()).confirmed
+    assert not History().record(result(Verdict.transient), hours(0), Policy(strict=True)).confirmed
+
+
+def test_successes_are_cached_within_max_age_and_failures_never() -> None:
+    history, policy = History(), Policy(max_age=3600)
+    history.record(result(Verdict.ok), hours(0), policy)
+    cached = history.cached(URL, hours(0.5), policy)
+    assert cached is not None and cached.verdict is Verdict.ok and "cached" in cached.explanation
+    assert history.cached(URL, hours(1), policy) is None  # expired
+    assert history.cached(URL, hours(0.5), Policy(max_age=0)) is None  # disabled
+    for verdict in (Verdict.broken, Verdict.blocked, Verdict.transient):
+        other = f"https://example.org/{verdict.value}"
+        history.record(result(verdict, other), hours(0), policy)
+        assert history.cached(other, hours(0.1), policy) is None
+
+
+def test_round_trip_through_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "sub" / "history.json"
+    history, policy = History.load(path), Policy()
+    assert history.entries == {}
+    history.record(result(Verdict.broken), hours(0), policy)
+    history.remember_snapshot(URL, "https://web.archive.org/web/2020/x", hours(0))
+    history.save(now=hours(0))
+    again = History.load(path)
+    assert again.entries == history.entries
+    assert again.record(result(Verdict.broken), hours(12), policy).confirmed
+    assert again.snapshot_for(URL, hours(1)) == (True, "https://web.archive.org/web/2020/x")
+    assert again.snapshot_for(URL, hours(24 * 8)) == (False, None)
+    assert [p.name for p in path.parent.iterdir()] == ["history.json"]  # no temporary files left
+
+
+def test_old_entries_are_forgotten(tmp_path: Path) -> None:
+    history = History(path=tmp_path / "h.json")
+    history.record(result(Verdict.ok), hours(0), Policy())
+    history.save(now=hours(24 * 91))
+    assert History.load(tmp_path / "h.json").entries == {}
+
+
+@pytest.mark.parametrize("content, message", [
+    ("{\"version\": 1, \"entries\": {", "not valid JSON"),
+    ("[]", "not a link-check history"),
+    ("{\"version\": 99, \"entries\": {}}", "history version 99 is not one this learnpath reads"),
+    ("{\"version\": 1, \"entries\": []}", "\"entries\" must be an object"),
+    ("{\"version\": 1, \"entries\": {\"u\": {\"last\": {\"verdict\": \"weird\"}, \"last_checked\": \"x\"}}}",
+     "the entry for u is damaged"),
+])
+def test_damaged_history_is_a_clear_error(tmp_path: Path, content: str, message: str) -> None:
+    path = tmp_path / "history.json"
+    path.write_text(content)
+    with pytest.raises(HistoryError) as caught:
+        History.load(path)
+    text = str(caught.value)
+    assert message in text and str(path) in text and "--no-history" in text
+
+
+def test_saved_file_is_plain_versioned_json(tmp_path: Path) -> None:
+    history = History(path=tmp_path / "h.json")
+    history.record(result(Verdict.ok), hours(0), Policy())
+    history.save(now=hours(0))
+    data = json.loads((tmp_path / "h.json").read_text())
+    assert data["version"] == 1 and data["entries"][URL]["last"]["verdict"] == "ok"
+    assert "uses" not in data["entries"][URL]["last"]

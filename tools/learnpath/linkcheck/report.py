@@ -1,0 +1,385 @@
+"""Say what a run found: one formatter per output format, plus progress and the summary.
+
+Formats (``OutputFormat``): ``text`` for people, ``json`` for machines (a
+stable, versioned schema that ``load_json`` reads back), ``markdown`` for the
+tracking issue, ``github`` for workflow annotations on a pull request. Each is
+a plain function ``Report -> str``; ``FORMATTERS`` maps a format to it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass, field
+from enum import Enum
+from typing import Any, TextIO
+
+from learnpath.catalog.problems import Location
+from learnpath.linkcheck.verdicts import Result, Verdict
+
+REPORT_VERSION = 1
+# GitHub refuses an issue body over 65,536 characters; leave room for the footer.
+MARKDOWN_BUDGET = 60_000
+# Worst first: what a maintainer must fix, then what to update, then what we could not verify.
+VERDICT_ORDER = sorted(Verdict, key=lambda v: v.severity_rank)
+
+
+class OutputFormat(str, Enum):
+    text = "text"
+    json = "json"
+    markdown = "markdown"
+    github = "github"
+
+
+@dataclass
+class RunInfo:
+    """What was run, when and how; the JSON report's ``run`` object."""
+
+    started: str
+    finished: str
+    elapsed: float
+    sources: list[str] = field(default_factory=list)
+    urls: int = 0
+    fetched: int = 0
+    cached: int = 0
+    excluded: int = 0
+    interrupted: bool = False
+    strict: bool = False
+    confirm_runs: int = 2
+    confirm_hours: float = 12.0
+    only_changed: str | None = None
+    learnpath_version: str = ""
+
+
+@dataclass
+class Report:
+    """Everything a formatter needs: the run and one result per distinct URL."""
+
+    info: RunInfo
+    results: list[Result]
+    cached: set[str] = field(default_factory=set)
+
+    @property
+    def confirmed_broken(self) -> list[Result]:
+        return [r for r in self.results if r.verdict.is_failure and r.confirmed]
+
+    def counts(self) -> Counter[Verdict]:
+        return Counter(r.verdict for r in self.results)
+
+    def by_verdict(self) -> list[tuple[Verdict, list[Result]]]:
+        """Results to show, grouped in ``VERDICT_ORDER``; confirmed failures first in a group."""
+        groups: list[tuple[Verdict, list[Result]]] = []
+        for verdict in VERDICT_ORDER:
+            if verdict is Verdict.ok:
+                continue
+            members = [r for r in self.results if r.verdict is verdict]
+            if members:
+                members.sort(key=lambda r: (not r.confirmed, _first_use(r), r.url))
+                groups.append((verdict, members))
+        return groups
+
+
+def _first_use(result: Result) -> tuple[str, int]:
+    return (result.uses[0].path, result.uses[0].line) if result.uses else ("", 0)
+
+
+def _where(location: Location) -> str:
+    return f"{location.path}:{location.line}"
+
+
+def _state(result: Result) -> str:
+    """'confirmed' / 'unconfirmed' for failures; nothing for the rest."""
+    if not result.verdict.is_failure:
+        return ""
+    return "confirmed" if result.confirmed else "unconfirmed"
+
+
+# --------------------------------------------------------------------------- #
+# Summary
+# --------------------------------------------------------------------------- #
+
+
+def summary(report: Report) -> str:
+    """A few lines grouped by verdict, for the end of every run."""
+    info, counts = report.info, report.counts()
+    head = (
+        f"Checked {info.urls} distinct URL(s) in {info.elapsed:.1f} s "
+        f"({info.fetched} fetched, {info.cached} cached, {info.excluded} excluded)"
+    )
+    if info.interrupted:
+        head += " -- interrupted: results are partial"
+    lines = [head + ":"]
+    for verdict in VERDICT_ORDER:
+        if counts[verdict]:
+            extra = ""
+            if verdict.is_failure:
+                confirmed = sum(1 for r in report.results if r.verdict is verdict and r.confirmed)
+                extra = f" ({confirmed} confirmed)"
+            lines.append(f"  {verdict.icon} {verdict.label}: {counts[verdict]}{extra}")
+    broken = len(report.confirmed_broken)
+    lines.append(f"{broken} confirmed-broken link(s)." if broken else "Nothing confirmed broken.")
+    return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------- #
+# text
+# --------------------------------------------------------------------------- #
+
+
+def format_text(report: Report) -> str:
+    """Grouped by verdict: each URL with every file:line, what happened and what to do."""
+    lines: list[str] = []
+    for verdict, members in report.by_verdict():
+        lines.append(f"{verdict.icon} {verdict.label.upper()} ({len(members)})")
+        for result in members:
+            state = _state(result)
+            status = f" [{result.status}]" if result.status else ""
+            lines.append(f"  {result.url}{status}{f' ({state})' if state else ''}")
+            for use in result.uses:
+                lines.append(f"    at {_where(use)}")
+            if result.final_url and result.final_url != result.url:
+                lines.append(f"    now at: {result.final_url}")
+            if result.explanation:
+                lines.append(f"    why: {result.explanation}")
+            if result.suggestion:
+                lines.append(f"    fix: {result.suggestion}")
+        lines.append("")
+    lines.append(summary(report))
+    return "\n".join(lines) + "\n"
+
+
+# --------------------------------------------------------------------------- #
+# json
+# --------------------------------------------------------------------------- #
+
+
+def to_json_dict(report: Report) -> dict[str, Any]:
+    counts = report.counts()
+    return {
+        "version": REPORT_VERSION,
+        "tool": "learnpath check-links",
+        "run": asdict(report.info),
+        "summary": {
+            "by_verdict": {v.value: counts[v] for v in VERDICT_ORDER},
+            "confirmed_broken": len(report.confirmed_broken),
+        },
+        "results": [{**r.to_dict(), "cached": r.url in report.cached} for r in report.results],
+    }
+
+
+def format_json(report: Report) -> str:
+    """The machine-readable report: ``version``, ``run``, ``summary``, ``results``."""
+    return json.dumps(to_json_dict(report), indent=2, ensure_ascii=False) + "\n"
+
+
+def load_json(text: str) -> Report:
+    """Read a JSON report back (for tools and tests); raises ValueError if it is not one."""
+    data = json.loads(text)
+    if not isinstance(data, dict) or data.get("version") != REPORT_VERSION:
+        raise ValueError(f"not a version {REPORT_VERSION} link-check report")
+    results, cached = [], set()
+    for item in data["results"]:
+        item = dict(item)
+        if item.pop("cached", False):
+            cached.add(item["url"])
+        results.append(Result.from_dict(item))
+    return Report(info=RunInfo(**data["run"]), results=results, cached=cached)
+
+
+# --------------------------------------------------------------------------- #
+# markdown
+# --------------------------------------------------------------------------- #
+
+
+def md_cell(text: str) -> str:
+    """Make text safe inside a GFM table cell: one line, pipes escaped."""
+    return " ".join(str(text).split()).replace("\\", "\\\\").replace("|", "\\|")
+
+
+def md_url(url: str) -> str:
+    """An autolink; a pipe in a URL is percent-encoded, which means the same to a server."""
+    return "<" + url.replace("|", "%7C").replace("<", "%3C").replace(">", "%3E").replace(" ", "%20") + ">"
+
+
+def _md_where(location: Location, link_base: str | None) -> str:
+    label = md_cell(_where(location))
+    return f"[{label}]({link_base}{location.path}#L{location.line})" if link_base else label
+
+
+def format_markdown(report: Report, link_base: str | None = None) -> str:
+    """The tracking issue's body: a summary, then a table per verdict.
+
+    ``link_base`` (e.g. ``https://github.com/o/r/blob/<sha>/``) turns each
+    file:line into a link to that line.
+    """
+    info = report.info
+    out = ["## Link check report", ""]
+    out.append(
+        f"Run finished {info.finished}: {info.urls} distinct URL(s), {len(report.confirmed_broken)} "
+        f"confirmed broken. A failure is confirmed after {info.confirm_runs} failing run(s) at least "
+        f"{info.confirm_hours:g} h apart" + (" (strict mode: on the first failure)." if info.strict else ".")
+    )
+    if info.interrupted:
+        out.append("")
+        out.append("**The run was interrupted; these results are partial.**")
+    out += ["", "| Verdict | Count |", "| --- | ---: |"]
+    counts = report.counts()
+    out += [f"| {v.icon} {md_cell(v.label)} | {counts[v]} |" for v in VERDICT_ORDER if counts[v]]
+    body = "\n".join(out)
+    sections = []
+    for verdict, members in report.by_verdict():
+        rows = [f"\n### {verdict.icon} {md_cell(verdict.label)} ({len(members)})\n",
+                "| Where | URL | Verdict | Suggestion |", "| --- | --- | --- | --- |"]
+        for result in members:
+            rows.append(_md_row(result, link_base))
+        sections.append(rows)
+    body += _fit(sections, MARKDOWN_BUDGET - len(body))
+    if not report.confirmed_broken and not any(r.verdict.is_failure for r in report.results):
+        body += "\n\nEvery link passed. :tada:"
+    return body + "\n"
+
+
+def _md_row(result: Result, link_base: str | None) -> str:
+    where = "<br>".join(_md_where(u, link_base) for u in result.uses) or "&nbsp;"
+    state = _state(result)
+    verdict = f"**{md_cell(result.verdict.label)}**"
+    if state:
+        verdict += f" ({state})"
+    if result.status:
+        verdict += f" {result.status}"
+    if result.explanation:
+        verdict += f": {md_cell(result.explanation)}"
+    return f"| {where} | {md_url(result.url)} | {verdict} | {md_cell(result.suggestion or '')} |"
+
+
+def _fit(sections: list[list[str]], budget: int) -> str:
+    """Join the sections, dropping rows that would overflow GitHub's body limit (with a note)."""
+    text, dropped = "", 0
+    for rows in sections:
+        header, table = rows[:3], rows[3:]
+        chunk = "\n".join(header)
+        for i, row in enumerate(table):
+            if len(text) + len(chunk) + len(row) + 200 > budget:
+                dropped += len(table) - i
+                break
+            chunk += "\n" + row
+        text += "\n" + chunk
+    if dropped:
+        text += f"\n\n_{dropped} more row(s) left out to fit GitHub's size limit; see the JSON report artifact._"
+    return text
+
+
+# --------------------------------------------------------------------------- #
+# github
+# --------------------------------------------------------------------------- #
+
+
+def escape_data(text: str) -> str:
+    """Escape a workflow command's message: %, CR and LF would end or corrupt it."""
+    return str(text).replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def escape_property(text: str) -> str:
+    """Escape a property value: additionally ':' and ',' delimit properties."""
+    return escape_data(text).replace(":", "%3A").replace(",", "%2C")
+
+
+def _level(result: Result) -> str | None:
+    if result.verdict.is_failure:
+        return "error" if result.confirmed else "warning"
+    if result.verdict.is_unverifiable:
+        return "warning"
+    if result.verdict is Verdict.redirected:
+        return "notice"
+    return None
+
+
+def format_github(report: Report) -> str:
+    """One workflow annotation per use: the pull request shows it on the catalog line."""
+    lines = []
+    for _, members in report.by_verdict():
+        for result in members:
+            level = _level(result)
+            if level is None:
+                continue
+            state = _state(result)
+            title = f"Link {result.verdict.label}" + (f" ({state})" if state else "")
+            message = result.url + (f" [{result.status}]" if result.status else "")
+            if result.explanation:
+                message += f": {result.explanation}"
+            if result.suggestion:
+                message += f"\n{result.suggestion}"
+            for use in result.uses or [None]:
+                props = []
+                if use is not None:
+                    props += [f"file={escape_property(use.path)}", f"line={use.line}", f"col={use.column}"]
+                props.append(f"title={escape_property(title)}")
+                lines.append(f"::{level} {','.join(props)}::{escape_data(message)}")
+    return "\n".join(lines) + ("\n" if lines else "")
+
+
+FORMATTERS: dict[OutputFormat, Callable[[Report], str]] = {
+    OutputFormat.text: format_text,
+    OutputFormat.json: format_json,
+    OutputFormat.markdown: format_markdown,
+    OutputFormat.github: format_github,
+}
+
+
+# --------------------------------------------------------------------------- #
+# Progress
+# --------------------------------------------------------------------------- #
+
+
+def interactive(stream: TextIO = sys.stderr) -> bool:
+    """A progress bar only for a person at a terminal: not in CI, not into a file."""
+    return bool(getattr(stream, "isatty", lambda: False)()) and not os.environ.get("CI")
+
+
+class Progress:
+    """A tqdm bar on a terminal; elsewhere a quiet line every 10 % or 30 s.
+
+    ``advance`` is called from the checker's worker threads, hence the lock.
+    """
+
+    def __init__(self, total: int, stream: TextIO = sys.stderr, bar: bool | None = None):
+        self.total, self.stream, self.done, self.failing = total, stream, 0, 0
+        self._lock = threading.Lock()
+        self._bar = None
+        self._next_fraction, self._last_line = 0.1, time.monotonic()
+        if (interactive(stream) if bar is None else bar) and total:
+            from tqdm import tqdm  # imported only when drawing
+
+            self._bar = tqdm(total=total, file=stream, unit="url", desc="check-links", leave=False)
+
+    def advance(self, result: Result) -> None:
+        with self._lock:
+            self.done += 1
+            self.failing += result.verdict.is_failure
+            if self._bar is not None:
+                self._bar.update(1)
+                self._bar.set_postfix(failing=self.failing, refresh=False)
+                return
+            now = time.monotonic()
+            if self.done >= self.total or self.done >= self._next_fraction * self.total or now - self._last_line >= 30:
+                while self._next_fraction * self.total <= self.done:
+                    self._next_fraction += 0.1
+                self._last_line = now
+                print(f"check-links: {self.done}/{self.total} checked, {self.failing} failing",
+                      file=self.stream, flush=True)
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.close()
+
+
+def results_with_uses(results: Iterable[Result], uses: dict[str, list[Location]]) -> list[Result]:
+    """Attach this run's locations (a cached or fetched result may carry none)."""
+    from dataclasses import replace
+
+    return [replace(r, uses=list(uses.get(r.url, r.uses))) for r in results]
