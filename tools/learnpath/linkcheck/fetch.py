@@ -295,6 +295,7 @@ class _Job:
     page_result: tuple[Verdict, str, str] | None = None
     anchors: set[str] | None = None
     content_is_html: bool = True
+    body_truncated: bool = False  # the body cap was reached before the page ended
     seq: int = 0
 
     def __post_init__(self) -> None:
@@ -541,7 +542,11 @@ class Checker:
         for url, fragment in job.originals.items():
             verdict, explanation, suggestion = outcome.verdict, outcome.explanation, outcome.suggestion
             if verdict in (Verdict.ok, Verdict.redirected) and fragment is not None and job.anchors is not None:
-                if not has_anchor(job.anchors, fragment):
+                if not has_anchor(job.anchors, fragment) and job.body_truncated:
+                    # Not seen in what we read; the rest of the page may have it. No alarm.
+                    explanation += (f"; fragment {fragment!r} not verified: not in the first "
+                                    f"{self.options.max_body_bytes:,} bytes read")
+                elif not has_anchor(job.anchors, fragment):
                     verdict = Verdict.fragment_missing
                     explanation = f"the page has no element with id or name {fragment!r}"
                     suggestion = Verdict.fragment_missing.default_suggestion
@@ -625,7 +630,7 @@ class Checker:
             return self._judge_error(job, err, tracker)
         finally:
             if response is not None:
-                response.close()  # never drain: a 10 GB body is dropped with its connection
+                _dispose(response, tracker)
             tracker.finish()
             _current.tracker = None
 
@@ -637,9 +642,16 @@ class Checker:
         job.final_url = job.current
         if status in _REDIRECTS and response.headers.get("location"):
             return self._follow(job, status, response.headers["location"])
+        if status == 429:  # before the HEAD fallback: a rate limit applies to GET just the same
+            return self._retry_later(job, response, "429 Too Many Requests")
         if job.method == "HEAD" and status not in _TRUSTED_HEAD:
             job.method = "GET"  # HEAD refused or mishandled: ask properly before judging
             return _Again()
+        if status in _BLOCKING:
+            text = self._read_text(response, tracker, _SNIFF_BYTES)
+            challenge = bot_challenge(status, response.headers, text)
+            why = challenge or f"{status} {response.reason or _BLOCKING[status]}: the site refuses this client"
+            return _Done(Verdict.blocked, why, Verdict.blocked.default_suggestion)
         if status == 429 or status >= 500:
             text = self._read_text(response, tracker, _SNIFF_BYTES)
             challenge = bot_challenge(status, response.headers, text)
@@ -650,11 +662,6 @@ class Checker:
             what = "Not Found" if status == 404 else "Gone"
             return _Done(Verdict.broken, f"{status} {what}: the page is gone",
                          "find its new address or use the archived copy")
-        if status in _BLOCKING:
-            text = self._read_text(response, tracker, _SNIFF_BYTES)
-            challenge = bot_challenge(status, response.headers, text)
-            why = challenge or f"{status} {response.reason or _BLOCKING[status]}: the site refuses this client"
-            return _Done(Verdict.blocked, why, Verdict.blocked.default_suggestion)
         if 400 <= status < 500:
             return _Done(Verdict.broken, f"{status} {response.reason or 'client error'}: the server rejects the URL",
                          "check the URL for a typo or find the page's new address")
@@ -863,6 +870,8 @@ class Checker:
             if not chunk:
                 break
             total += len(chunk)
+            if total >= limit and job is not None:
+                job.body_truncated = True
             text = decoder.decode(chunk)
             pieces.append(text)
             if collector is not None:
@@ -872,6 +881,26 @@ class Checker:
         if collector is not None and job is not None:
             job.anchors = collector.anchors
         return "".join(pieces)
+
+
+def _dispose(response: requests.Response, tracker: _Tracker) -> None:
+    """Give the connection back for reuse if the response is (nearly) complete, else drop it.
+
+    A HEAD answer or a short remaining body is read to its end so the
+    connection can serve the host's next request; anything longer, chunked or
+    interrupted is closed with its connection (never drained: it may be 10 GB).
+    """
+    raw = response.raw
+    try:
+        left = raw.length_remaining
+        if not tracker.expired and not raw.chunked and left is not None and left <= _SNIFF_BYTES:
+            raw.drain_conn()
+            tracker.finish()  # detach first: once pooled, the connection may serve another request
+            raw.release_conn()
+            return
+    except (OSError, http.client.HTTPException, urllib3.exceptions.HTTPError, ValueError):
+        pass
+    response.close()
 
 
 # --------------------------------------------------------------------------------
