@@ -124,15 +124,20 @@ def project(h: np.ndarray, params: Seq2SeqParams) -> np.ndarray:
     return h @ params.w_out + params.b_out  # [..., H] -> [..., V]
 
 
-def decode_teacher_forced(params: Seq2SeqParams, state: State, tgt_in: np.ndarray) -> np.ndarray:
-    """Logits at every target position given the true previous tokens: ids [B, T] -> [B, T, V].
+def decoder_states(params: Seq2SeqParams, state: State, tgt_in: np.ndarray) -> np.ndarray:
+    """The decoder RNN over the true previous tokens: ids [B, T] -> hidden states [B, T, H].
 
-    ``tgt_in`` is the target shifted right (BOS first). This is what training
-    uses: all T steps in one pass of the decoder layer.
+    ``tgt_in`` is the target shifted right (BOS first); ``state`` is the
+    encoder's final state v. Training uses this: all T steps in one layer pass.
     """
     y = params.tgt_embed[tgt_in]  # [B, T] -> [B, T, E]
     outputs, _ = _LAYERS[params.cell](y, params.decoder, state, batch_first=True)  # [B, T, E] -> [B, T, H]
-    return project(outputs, params)  # [B, T, H] -> [B, T, V]
+    return outputs
+
+
+def decode_teacher_forced(params: Seq2SeqParams, state: State, tgt_in: np.ndarray) -> np.ndarray:
+    """Logits at every target position given the true previous tokens: ids [B, T] -> [B, T, V]."""
+    return project(decoder_states(params, state, tgt_in), params)  # [B, T, H] -> [B, T, V]
 
 
 def seq2seq_logits(
@@ -143,10 +148,15 @@ def seq2seq_logits(
     return decode_teacher_forced(params, state, tgt_in)
 
 
+def advance(params: Seq2SeqParams, token: np.ndarray, state: State) -> State:
+    """Feed the previous token ids [B] to the decoder cell: one step of the recurrence."""
+    y = params.tgt_embed[token]  # [B] -> [B, E]
+    return _CELLS[params.cell](y, state, params.decoder)
+
+
 def decoder_step(params: Seq2SeqParams, token: np.ndarray, state: State) -> tuple[np.ndarray, State]:
     """One decoding step: previous token ids [B] -> (logits [B, V], new state)."""
-    y = params.tgt_embed[token]  # [B] -> [B, E]
-    state = _CELLS[params.cell](y, state, params.decoder)
+    state = advance(params, token, state)
     return project(hidden_of(state), params), state  # [B, H] -> [B, V]
 
 
