@@ -1,0 +1,32 @@
+"""Every idea on the learning path as small, readable NumPy code, in the order the path teaches it.
+
+Each module implements one idea from its paper, with the equations in its
+docstring and a shape comment on every line that changes a shape. Everything
+runs in float32 and float64 (float32 in gives float32 out). The tests in
+``tests/runnable/`` check each module's properties and compare it with PyTorch.
+
+Before the Transformer (topics ``embeddings``, ``rnn``, ``lstm``, ``seq2seq``, ``attention``):
+
+    embeddings          word2vec skip-gram with negative sampling, cosine nearest neighbours
+                        (Mikolov et al. 2013); ``python -m runnable.embeddings``
+    rnn                 the Elman RNN: cell, layer over a sequence, bidirectional layer (Elman 1990)
+    lstm                LSTM cell and layer, weights laid out as in ``nn.LSTM`` (Hochreiter & Schmidhuber 1997)
+    gru                 GRU cell and layer, weights laid out as in ``nn.GRU`` (Cho et al. 2014)
+    seq2seq             RNN encoder-decoder with greedy decoding (Sutskever et al. 2014; Cho et al. 2014)
+    seq2seq_attention   additive and multiplicative attention for seq2seq, attention decoder
+                        (Bahdanau et al. 2015; Luong et al. 2015)
+
+The Transformer (topics ``self-attention``, ``positional-encoding``, ``transformer``):
+
+    attention           scaled dot-product and multi-head attention with masks (Vaswani et al. 2017)
+    positional          sinusoidal positional encoding
+    layers              layer normalization and the position-wise feed-forward network
+    transformer         encoder and decoder layers, the full encoder-decoder model, greedy generation
+    backward            hand-written backward passes for all of the above
+    adam                the Adam optimizer (Kingma & Ba 2015)
+    train_toy           a small Transformer learns to reverse sequences; ``python -m runnable.train_toy``
+
+``_common`` holds the few helpers several modules share (a stable softmax, a
+stable sigmoid, a dtype check). NumPy is the only dependency; PyTorch is used by
+the tests alone, as an independent reference.
+"""
