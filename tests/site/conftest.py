@@ -9,7 +9,11 @@ runs it.
 from __future__ import annotations
 
 import copy
+import os
+import re
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -120,3 +124,43 @@ def make_project(
     config_file = root / "mkdocs.yml"
     config_file.write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
     return config_file
+
+
+# --------------------------------------------------------------------------- #
+# The real site, built once per session (the build and browser tests share it)
+# --------------------------------------------------------------------------- #
+
+
+@pytest.fixture(scope="session")
+def real_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """``mkdocs build --strict`` of the repository's site, as CI runs it, into a temporary dir."""
+    site = tmp_path_factory.mktemp("real-site") / "site"
+    mkdocs = Path(sys.executable).parent / "mkdocs"
+    result = subprocess.run(
+        [str(mkdocs), "build", "--strict", "--site-dir", str(site)],
+        cwd=REPO, capture_output=True, text=True, timeout=300,
+        env={**os.environ, "NO_MKDOCS_2_WARNING": "1"},
+    )
+    assert result.returncode == 0, f"mkdocs build --strict failed:\n{result.stdout}\n{result.stderr}"
+    return site
+
+
+def broken_internal_links(site: Path) -> tuple[list[str], int]:
+    """Relative links (and their #anchors) in the built pages that lead nowhere, and how many were checked.
+
+    The cards are raw HTML, which MkDocs' own link validation does not see.
+    """
+    broken, checked = [], 0
+    for page in sorted(site.rglob("*.html")):
+        if page.name == "404.html":  # Material links it from the site root ("/")
+            continue
+        html = page.read_text(encoding="utf-8")
+        for target_url, anchor in re.findall(r'<a (?:class="[^"]*" )?href="([^"#:/][^"#:]*)(?:#([^"]*))?"', html):
+            checked += 1
+            target = (page.parent / target_url).resolve()
+            target = target / "index.html" if target.is_dir() else target
+            if not target.is_file():
+                broken.append(f"{page.relative_to(site)}: {target_url} does not exist")
+            elif anchor and f'id="{anchor}"' not in target.read_text(encoding="utf-8"):
+                broken.append(f"{page.relative_to(site)}: no #{anchor} in {target_url}")
+    return broken, checked

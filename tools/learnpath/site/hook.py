@@ -89,12 +89,16 @@ def load(config: MkDocsConfig) -> _Build:
     from learnpath.catalog import CatalogInvalid, load_catalog
 
     path = catalog_path(config)
+    # Relative to the working directory when inside it, so the report reads
+    # `resources.yaml:12:5: ...` exactly as `learnpath validate` prints it.
+    relative = os.path.relpath(path)
+    shown = path if relative.startswith("..") else Path(relative)
     try:
-        loaded = load_catalog(path)
+        loaded = load_catalog(shown)
     except CatalogInvalid as err:
         raise Abort(
             f"learnpath: the catalog is invalid, so the site was not built.\n{err.report()}\n"
-            f"Run `learnpath validate {_shown(config, str(path))}` to check it on its own."
+            f"Run `learnpath validate {shown}` to check it on its own."
         ) from None
     for warning in loaded.warnings:
         log.info("learnpath: %s", warning)

@@ -1,0 +1,93 @@
+"""The real site: ``mkdocs build --strict`` of the repository, checked page by page."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from conftest import REPO, broken_internal_links
+
+from learnpath.catalog import load_catalog
+from learnpath.site import render
+
+
+@pytest.fixture(scope="module")
+def index() -> render.SiteIndex:
+    return render.SiteIndex(load_catalog(REPO / "resources.yaml").catalog)
+
+
+def page(site: Path, url: str) -> str:
+    return (site / url / "index.html").read_text(encoding="utf-8")
+
+
+def card_ids(html: str) -> list[str]:
+    return re.findall(r'<article class="lp-card[^"]*"[^>]*data-resource="([^"]+)"', html)
+
+
+def test_every_path_page_has_its_cards_in_order(real_site: Path, index: render.SiteIndex) -> None:
+    for path in index.catalog.paths:
+        html = page(real_site, f"paths/{path.id}")
+        assert card_ids(html) == [step.resource for stage in path.stages for step in stage.steps], path.id
+        for stage in path.stages:
+            assert f'id="stage-{stage.id}"' in html
+        totals = render.path_totals(index, path)
+        assert f">{render.format_minutes(totals.required_minutes)}</span>" in html
+
+
+def test_catalog_page_has_every_resource_once(real_site: Path, index: render.SiteIndex) -> None:
+    ids = card_ids(page(real_site, "catalog"))
+    assert sorted(ids) == sorted(r.id for r in index.catalog.resources)
+
+
+def test_every_topic_page_lists_its_resources(real_site: Path, index: render.SiteIndex) -> None:
+    for topic in index.catalog.topics:
+        html = page(real_site, f"topics/{topic.id}")
+        assert "learnpath:" not in html, topic.id  # every marker was replaced
+        assert card_ids(html) == [r.id for r in index.resources_of_topic(topic.id)], topic.id
+
+
+def test_home_page_lists_the_paths(real_site: Path, index: render.SiteIndex) -> None:
+    html = (real_site / "index.html").read_text(encoding="utf-8")
+    for path in index.catalog.paths:
+        assert f'data-path="{path.id}"' in html
+        assert f'href="paths/{path.id}/"' in html
+
+
+def test_search_index_finds_attention(real_site: Path) -> None:
+    docs = json.loads((real_site / "search" / "search_index.json").read_text(encoding="utf-8"))["docs"]
+    hits = {d["location"].split("#")[0] for d in docs if "attention" in (d["title"] + d["text"]).lower()}
+    assert "paths/transformers-from-scratch/" in hits
+    assert "topics/self-attention/" in hits
+
+
+def test_internal_links_resolve(real_site: Path) -> None:
+    broken, checked = broken_internal_links(real_site)
+    assert broken == []
+    assert checked > 100
+
+
+def test_external_links_are_noopener(real_site: Path) -> None:
+    html = page(real_site, "catalog")
+    external = re.findall(r'<a [^>]*href="https?://[^"]*"[^>]*>', html)
+    assert len(external) >= 40
+    assert [a for a in external if 'rel="noopener"' not in a] == []
+
+
+def test_nothing_is_loaded_from_another_host(real_site: Path) -> None:
+    """Offline at view time: no script, stylesheet, font or image from a CDN."""
+    loads = re.compile(
+        r'<(?:script|img|iframe|source)[^>]+src="(?:https?:)?//[^"]+"'
+        r'|<link[^>]+rel="(?:stylesheet|preconnect|preload|icon|dns-prefetch)"[^>]+href="(?:https?:)?//[^"]+"'
+        r'|<link[^>]+href="(?:https?:)?//[^"]+"[^>]+rel="(?:stylesheet|preconnect|preload|icon|dns-prefetch)"'
+    )
+    offenders = []
+    for html_file in real_site.rglob("*.html"):
+        offenders += [f"{html_file.relative_to(real_site)}: {m}" for m in loads.findall(html_file.read_text("utf-8"))]
+    for css in real_site.rglob("*.css"):
+        text = css.read_text(encoding="utf-8")
+        offenders += [f"{css.relative_to(real_site)}: {m}" for m in re.findall(r"@import[^;]*//[^;]*;|url\((?:['\"])?(?:https?:)?//[^)]*\)", text)]
+    assert offenders == []
+    assert "fonts.googleapis.com" not in (real_site / "index.html").read_text(encoding="utf-8")

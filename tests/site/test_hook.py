@@ -1,0 +1,210 @@
+"""The MkDocs hook, driven by real builds of small throw-away projects.
+
+Each test writes a project (the repository's own mkdocs.yml, a small catalog,
+topic pages) into a temporary directory and builds it in-process with
+``mkdocs.commands.build.build``, as ``mkdocs build --strict`` would.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from mkdocs.commands.build import build
+from mkdocs.config import load_config
+from mkdocs.exceptions import Abort
+
+from conftest import broken_internal_links, make_project, topic_markdown
+
+from learnpath.site.hook import find_markers
+
+
+def build_project(config_file: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Build like the CLI does (strict, from the project directory); return the site dir."""
+    # pymdownx.snippets resolves base_path "." against the working directory.
+    monkeypatch.chdir(config_file.parent)
+    site = config_file.parent / "site"
+    config = load_config(config_file=str(config_file), site_dir=str(site), strict=True)
+    build(config)
+    return site
+
+
+def abort_message(config_file: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    with pytest.raises(Abort) as caught:
+        build_project(config_file, monkeypatch)
+    return caught.value.format_message()
+
+
+# --------------------------------------------------------------------------- #
+# A good build
+# --------------------------------------------------------------------------- #
+
+
+def test_builds_generated_pages_and_expands_markers(
+    tmp_path: Path, catalog_data: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    site = build_project(make_project(tmp_path, catalog_data), monkeypatch)
+    path_page = (site / "paths" / "mini" / "index.html").read_text()
+    assert path_page.count('<article class="lp-card') == 3
+    assert '<a href="https://example.org/alpha" rel="noopener">Title of alpha</a>' in path_page
+    catalog = (site / "catalog" / "index.html").read_text()
+    assert catalog.count('<article class="lp-card') == 4
+    topic = (site / "topics" / "transformer" / "index.html").read_text()
+    assert "<!-- learnpath:" not in topic
+    assert [m for m in re.findall(r'data-resource="([^"]+)"', topic)] == ["gamma", "beta", "delta"]
+    home = (site / "index.html").read_text()
+    assert 'data-path="mini"' in home and 'href="paths/mini/"' in home
+    # The generated pages take their nav title from their heading.
+    assert re.search(r'class="md-nav__link[^"]*"[^>]*>\s*<span class="md-ellipsis">\s*A mini path', home)
+
+
+def test_every_internal_link_resolves(
+    tmp_path: Path, catalog_data: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    site = build_project(make_project(tmp_path, catalog_data), monkeypatch)
+    broken, checked = broken_internal_links(site)
+    assert broken == []
+    assert checked > 20
+
+
+def test_catalog_edits_show_on_the_next_build(
+    tmp_path: Path, catalog_data: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What `mkdocs serve` does on a change: build again in the same process, hook already loaded."""
+    config_file = make_project(tmp_path, catalog_data)
+    build_project(config_file, monkeypatch)
+    catalog_data["resources"][0]["title"] = "A brand new title"
+    (tmp_path / "resources.yaml").write_text(yaml.safe_dump(catalog_data, sort_keys=False))
+    site = build_project(config_file, monkeypatch)
+    assert "A brand new title" in (site / "paths" / "mini" / "index.html").read_text()
+
+
+def test_snippet_syntax_in_catalog_text_includes_nothing(
+    tmp_path: Path, catalog_data: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "secret.txt").write_text("TOP-SECRET-CONTENT\n")
+    catalog_data["resources"][0]["description"] = 'Read this.\n--8<-- "secret.txt"\nThen that.'
+    catalog_data["resources"][0]["title"] = '--8<-- "secret.txt"'
+    site = build_project(make_project(tmp_path, catalog_data), monkeypatch)
+    for page in site.rglob("*.html"):
+        assert "TOP-SECRET-CONTENT" not in page.read_text(), page
+
+
+def test_markers_in_fenced_code_are_left_alone(
+    tmp_path: Path, catalog_data: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    index = "# Home\n\nWrite this line:\n\n```markdown\n<!-- learnpath:path-list -->\n<!-- learnpath:nonsense -->\n```\n"
+    site = build_project(make_project(tmp_path, catalog_data, index=index), monkeypatch)
+    home = (site / "index.html").read_text()
+    assert "lp-pathcard" not in home
+    assert "&lt;!-- learnpath:path-list --&gt;" in home
+
+
+def test_find_markers() -> None:
+    text = "a\n<!-- learnpath:path-list -->\n~~~\n<!-- learnpath:x -->\n~~~\n  <!--learnpath:topic-resources-->  \n"
+    assert [(m.name, m.line) for m in find_markers(text)] == [("path-list", 2), ("topic-resources", 6)]
+
+
+# --------------------------------------------------------------------------- #
+# Failures: an Abort whose message says where, what and how to fix it
+# --------------------------------------------------------------------------- #
+
+
+def test_invalid_catalog_stops_the_build_with_the_validator_report(
+    tmp_path: Path, catalog_data: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    catalog_data["resources"][1]["kind"] = "blog"
+    catalog_data["resources"][2]["url"] = "javascript:alert(1)"
+    message = abort_message(make_project(tmp_path, catalog_data), monkeypatch)
+    assert "the catalog is invalid, so the site was not built" in message
+    # Every problem, each with file:line:col, as `learnpath validate` prints them.
+    assert re.search(r"resources\.yaml:\d+:\d+: resources\[1\] \(id: beta\) field 'kind': 'blog'", message)
+    assert re.search(r"resources\.yaml:\d+:\d+: resources\[2\] \(id: gamma\) field 'url'", message)
+    assert not (tmp_path / "site" / "paths").exists()
+
+
+def test_invalid_catalog_report_matches_learnpath_validate(
+    tmp_path: Path, catalog_data: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from learnpath.catalog import CatalogInvalid, load_catalog
+
+    catalog_data["paths"][0]["stages"][0]["steps"][0]["resource"] = "no-such-resource"
+    config_file = make_project(tmp_path, catalog_data)
+    monkeypatch.chdir(tmp_path)  # as `learnpath validate` is run, from the project directory
+    with pytest.raises(CatalogInvalid) as invalid:
+        load_catalog("resources.yaml")
+    assert invalid.value.report() in abort_message(config_file, monkeypatch)
+
+
+def test_invalid_catalog_under_the_cli_prints_no_traceback(tmp_path: Path, catalog_data: dict[str, Any]) -> None:
+    catalog_data["resources"][0]["minutes"] = "thirty"
+    make_project(tmp_path, catalog_data)
+    mkdocs = Path(sys.executable).parent / "mkdocs"
+    result = subprocess.run(
+        [str(mkdocs), "build", "--strict", "-d", str(tmp_path / "site")],
+        cwd=tmp_path, capture_output=True, text=True, timeout=120,
+    )
+    output = result.stdout + result.stderr
+    assert result.returncode == 1, output
+    assert re.search(r"resources\.yaml:\d+:\d+: resources\[0\] \(id: alpha\) field 'minutes'", output), output
+    assert "Traceback" not in output
+
+
+def test_unknown_marker(tmp_path: Path, catalog_data: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    index = "# Home\n\nIntro.\n<!-- learnpath:path-lst -->\n"
+    message = abort_message(make_project(tmp_path, catalog_data, index=index), monkeypatch)
+    assert "content/index.md:4: unknown marker <!-- learnpath:path-lst -->" in message
+    assert "hint:" in message and "learnpath:path-list" in message
+
+
+def test_topic_marker_outside_a_topic_page(
+    tmp_path: Path, catalog_data: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    index = "# Home\n\n<!-- learnpath:topic-resources -->\n"
+    message = abort_message(make_project(tmp_path, catalog_data, index=index), monkeypatch)
+    assert "content/index.md:3:" in message and "only for a catalog topic's page" in message
+
+
+def test_missing_topic_page(tmp_path: Path, catalog_data: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    pages = {"attention": topic_markdown("Attention")}
+    message = abort_message(make_project(tmp_path, catalog_data, topic_pages=pages), monkeypatch)
+    assert "content/topics/transformer.md: the catalog has the topic 'transformer' but its page does not exist" in message
+    assert "hint: create it" in message
+
+
+def test_topic_page_without_its_marker(
+    tmp_path: Path, catalog_data: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pages = {"attention": topic_markdown("Attention"), "transformer": "# The Transformer\n\nNo list here.\n"}
+    message = abort_message(make_project(tmp_path, catalog_data, topic_pages=pages), monkeypatch)
+    assert "content/topics/transformer.md: the page of topic 'transformer' has no" in message
+
+
+def test_path_missing_from_the_nav(
+    tmp_path: Path, catalog_data: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    message = abort_message(make_project(tmp_path, catalog_data, nav_paths=[]), monkeypatch)
+    assert "the catalog has the path 'mini' but the nav does not list paths/mini.md" in message
+    assert "hint: add `- paths/mini.md` under `Paths:`" in message
+
+
+def test_nav_names_a_path_the_catalog_lacks(
+    tmp_path: Path, catalog_data: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config_file = make_project(tmp_path, catalog_data, nav_paths=["paths/mini.md", "paths/weekend.md"])
+    message = abort_message(config_file, monkeypatch)
+    assert "mkdocs.yml: the nav lists paths/weekend.md, but the catalog has no path 'weekend' (its paths: mini)" in message
+
+
+def test_hand_written_file_in_place_of_a_generated_page(
+    tmp_path: Path, catalog_data: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config_file = make_project(tmp_path, catalog_data)
+    (tmp_path / "content" / "catalog.md").write_text("# My catalog\n")
+    message = abort_message(config_file, monkeypatch)
+    assert "content/catalog.md: this page is generated from the catalog" in message
