@@ -1,0 +1,348 @@
+"""Hand-written backward passes: central finite differences (float64) and PyTorch autograd."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from torch_copy import (
+    attention_pairs,
+    copy_into,
+    decoder_layer_pairs,
+    encoder_layer_pairs,
+    layer_norm_pairs,
+    randomize,
+    torch_dtype,
+    torch_transformer,
+    transformer_pairs,
+)
+
+from runnable import backward as bw
+from runnable._common import softmax
+from runnable.adam import leaves
+from runnable.attention import causal_mask, init_attention, padding_mask
+from runnable.layers import init_feed_forward, init_layer_norm
+from runnable.positional import sinusoidal_encoding
+from runnable.transformer import TransformerConfig, init_decoder_layer, init_encoder_layer, init_transformer
+
+NORMS = pytest.mark.parametrize("norm_first", [False, True], ids=["post-norm", "pre-norm"])
+FD_TOL = 1e-6  # central differences with step 1e-6 are good to about 1e-9 relative
+
+
+def small_config(norm_first=False, layers=1, d_model=8):
+    return TransformerConfig(
+        src_vocab=5,
+        tgt_vocab=6,
+        d_model=d_model,
+        n_heads=2,
+        d_ff=12,
+        n_encoder_layers=layers,
+        n_decoder_layers=layers,
+        norm_first=norm_first,
+    )
+
+
+def padded(b, t):
+    is_pad = np.zeros((b, t), dtype=bool)
+    is_pad[0, -2:] = True
+    return is_pad
+
+
+def assert_fd_matches(f, arrays, grads, numerical_grad, rel_error):
+    """Each array's analytic gradient against central differences of the scalar ``f()``."""
+    assert len(arrays) == len(grads)
+    for i, (x, g) in enumerate(zip(arrays, grads)):
+        assert g.shape == x.shape, f"array {i}: gradient shape {g.shape} != {x.shape}"
+        err = rel_error(g, numerical_grad(f, x))
+        assert err < FD_TOL, f"array {i} of shape {x.shape}: relative error {err:.2e}"
+
+
+def sampled_numerical_grad(f, x, idx, eps=1e-6):
+    """Central differences at the flat positions ``idx`` only (for the whole model)."""
+    flat = x.reshape(-1)
+    out = np.empty(len(idx))
+    for j, i in enumerate(idx):
+        saved = flat[i]
+        flat[i] = saved + eps
+        f_plus = f()
+        flat[i] = saved - eps
+        f_minus = f()
+        flat[i] = saved
+        out[j] = (f_plus - f_minus) / (2 * eps)
+    return out
+
+
+# --- finite differences, piece by piece ------------------------------------------
+
+
+def test_softmax_backward(rng, numerical_grad, rel_error):
+    x, r = rng.standard_normal((3, 5)), rng.standard_normal((3, 5))
+    y = softmax(x)
+    assert_fd_matches(lambda: np.sum(softmax(x) * r), [x], [bw.softmax_backward(r, y)], numerical_grad, rel_error)
+
+
+def test_attention_backward_with_masks(rng, numerical_grad, rel_error):
+    q, k, v = (rng.standard_normal((2, 2, 5, 3)) for _ in range(3))
+    mask = causal_mask(5) & padding_mask(padded(2, 5))
+    out, cache = bw.attention_forward(q, k, v, mask)
+    r = rng.standard_normal(out.shape)
+    grads = bw.attention_backward(r, cache)
+
+    def f():
+        return np.sum(bw.attention_forward(q, k, v, mask)[0] * r)
+
+    assert_fd_matches(f, [q, k, v], list(grads), numerical_grad, rel_error)
+
+
+@pytest.mark.parametrize("kind", ["self", "cross"])
+def test_multi_head_attention_backward(rng, numerical_grad, rel_error, kind):
+    d = 8
+    p = randomize(init_attention(d, rng), rng)
+    x = rng.standard_normal((2, 4, d))
+    memory = x if kind == "self" else rng.standard_normal((2, 5, d))
+    mask = causal_mask(4) if kind == "self" else padding_mask(padded(2, 5))
+
+    def run():
+        return bw.multi_head_attention_forward(x, memory, p, 2, mask)
+
+    out, cache = run()
+    r = rng.standard_normal(out.shape)
+    d_x, d_memory, grads = bw.multi_head_attention_backward(r, cache)
+    inputs, d_inputs = ([x], [d_x + d_memory]) if kind == "self" else ([x, memory], [d_x, d_memory])
+    assert_fd_matches(
+        lambda: np.sum(run()[0] * r), inputs + leaves(p), d_inputs + leaves(grads), numerical_grad, rel_error
+    )
+
+
+def test_layer_norm_backward(rng, numerical_grad, rel_error):
+    p = randomize(init_layer_norm(6), rng)
+    x = rng.standard_normal((2, 3, 6)) * 2 + 1
+    out, cache = bw.layer_norm_forward(x, p)
+    r = rng.standard_normal(out.shape)
+    d_x, grads = bw.layer_norm_backward(r, cache)
+    f = lambda: np.sum(bw.layer_norm_forward(x, p)[0] * r)  # noqa: E731
+    assert_fd_matches(f, [x] + leaves(p), [d_x] + leaves(grads), numerical_grad, rel_error)
+
+
+def test_feed_forward_backward(rng, numerical_grad, rel_error):
+    p = init_feed_forward(6, 10, rng)
+    x = rng.standard_normal((2, 3, 6))
+    out, cache = bw.feed_forward_forward(x, p)
+    r = rng.standard_normal(out.shape)
+    d_x, grads = bw.feed_forward_backward(r, cache)
+    f = lambda: np.sum(bw.feed_forward_forward(x, p)[0] * r)  # noqa: E731
+    assert_fd_matches(f, [x] + leaves(p), [d_x] + leaves(grads), numerical_grad, rel_error)
+
+
+@NORMS
+def test_encoder_layer_backward(rng, numerical_grad, rel_error, norm_first):
+    cfg = small_config(norm_first)
+    p = randomize(init_encoder_layer(cfg, rng), rng)
+    x = rng.standard_normal((2, 4, cfg.d_model))
+    mask = padding_mask(padded(2, 4))
+
+    def run():
+        return bw.encoder_layer_forward(x, p, cfg.n_heads, mask, norm_first=norm_first)
+
+    out, cache = run()
+    r = rng.standard_normal(out.shape)
+    d_x, grads = bw.encoder_layer_backward(r, cache)
+    assert_fd_matches(lambda: np.sum(run()[0] * r), [x] + leaves(p), [d_x] + leaves(grads), numerical_grad, rel_error)
+
+
+@NORMS
+def test_decoder_layer_backward(rng, numerical_grad, rel_error, norm_first):
+    cfg = small_config(norm_first)
+    p = randomize(init_decoder_layer(cfg, rng), rng)
+    y = rng.standard_normal((2, 4, cfg.d_model))
+    memory = rng.standard_normal((2, 5, cfg.d_model))
+    masks = (causal_mask(4), padding_mask(padded(2, 5)))
+
+    def run():
+        return bw.decoder_layer_forward(y, memory, p, cfg.n_heads, *masks, norm_first=norm_first)
+
+    out, cache = run()
+    r = rng.standard_normal(out.shape)
+    d_y, d_memory, grads = bw.decoder_layer_backward(r, cache)
+    arrays, analytic = [y, memory] + leaves(p), [d_y, d_memory] + leaves(grads)
+    assert_fd_matches(lambda: np.sum(run()[0] * r), arrays, analytic, numerical_grad, rel_error)
+
+
+def test_cross_entropy_gradient_and_ignored_positions(rng, numerical_grad, rel_error):
+    logits = rng.standard_normal((2, 4, 6)) * 3
+    targets = rng.integers(0, 5, (2, 4))
+    targets[1, 2:] = 5  # padding, ignored
+    loss, d_logits = bw.cross_entropy(logits, targets, ignore_index=5)
+    assert np.all(d_logits[1, 2:] == 0)
+    log_p = logits - np.log(np.exp(logits).sum(-1, keepdims=True))
+    keep = targets != 5
+    expected = -np.take_along_axis(log_p, targets[..., None], -1)[..., 0][keep].mean()
+    assert abs(loss - expected) < 1e-12
+    f = lambda: bw.cross_entropy(logits, targets, ignore_index=5)[0]  # noqa: E731
+    assert_fd_matches(f, [logits], [d_logits], numerical_grad, rel_error)
+
+
+@NORMS
+def test_whole_model_backward(rng, rel_error, norm_first):
+    """Every weight array of a 2-layer model, at 6 sampled entries each."""
+    cfg = small_config(norm_first, layers=2)
+    params = randomize(init_transformer(cfg, rng), rng)
+    src, tgt_in, tgt_out = rng.integers(0, 5, (2, 5)), rng.integers(0, 6, (2, 4)), rng.integers(0, 6, (2, 4))
+    is_pad = padded(2, 5)
+    _, grads = bw.loss_and_grads(params, cfg, src, tgt_in, tgt_out, is_pad)
+
+    def f():
+        return bw.loss_and_grads(params, cfg, src, tgt_in, tgt_out, is_pad)[0]
+
+    arrays, analytic = leaves(params), leaves(grads)
+    assert len(arrays) == len(analytic) == 2 + 2 * 12 + 2 + 2 * 18 + 2 + 2  # embeddings, layers, norms, output
+    for i, (x, g) in enumerate(zip(arrays, analytic)):
+        assert g.shape == x.shape
+        idx = rng.choice(x.size, size=min(6, x.size), replace=False)
+        err = rel_error(g.reshape(-1)[idx], sampled_numerical_grad(f, x, idx))
+        assert err < FD_TOL, f"leaf {i} of shape {x.shape}: relative error {err:.2e}"
+
+
+# --- PyTorch autograd ------------------------------------------------------------------
+
+
+def _leaf(torch, a):
+    return torch.from_numpy(np.array(a)).requires_grad_(True)
+
+
+def assert_grads_match(pairs, rel_error, tol):
+    for i, (ours, param) in enumerate(pairs):
+        err = rel_error(ours, param.grad.numpy())
+        assert err < tol, f"parameter {i} of shape {tuple(param.shape)}: relative error {err:.2e}"
+
+
+@pytest.mark.parametrize("kind", ["self-causal", "cross-padded"])
+def test_multi_head_attention_grads_match_torch(torch, rng, dtype, tol, rel_error, kind):
+    d = 16
+    p = randomize(init_attention(d, rng, dtype), rng)
+    x = rng.standard_normal((3, 5, d)).astype(dtype)
+    memory = x if kind == "self-causal" else rng.standard_normal((3, 6, d)).astype(dtype)
+    is_pad = padded(3, 6)
+    mask = causal_mask(5) if kind == "self-causal" else padding_mask(is_pad)
+    out, cache = bw.multi_head_attention_forward(x, memory, p, 4, mask)
+    r = rng.standard_normal(out.shape).astype(dtype)
+    d_x, d_memory, grads = bw.multi_head_attention_backward(r, cache)
+
+    mha = torch.nn.MultiheadAttention(d, 4, dropout=0.0, batch_first=True, dtype=torch_dtype(torch, dtype))
+    copy_into(torch, attention_pairs(p, mha))
+    tx = _leaf(torch, x)
+    if kind == "self-causal":
+        t_out, _ = mha(tx, tx, tx, attn_mask=torch.from_numpy(~causal_mask(5)), need_weights=False)
+        d_x = d_x + d_memory
+    else:
+        tm = _leaf(torch, memory)
+        t_out, _ = mha(tx, tm, tm, key_padding_mask=torch.from_numpy(is_pad), need_weights=False)
+    (t_out * torch.from_numpy(r)).sum().backward()
+    assert d_x.dtype == dtype and grads.w_qkv.dtype == dtype
+    assert rel_error(d_x, tx.grad.numpy()) < tol
+    if kind == "cross-padded":
+        assert rel_error(d_memory, tm.grad.numpy()) < tol
+    assert_grads_match(attention_pairs(grads, mha), rel_error, tol)
+
+
+def test_layer_norm_grads_match_torch(torch, rng, dtype, tol, rel_error):
+    p = randomize(init_layer_norm(12, dtype), rng)
+    x = (rng.standard_normal((3, 4, 12)) * 2 + 1).astype(dtype)
+    out, cache = bw.layer_norm_forward(x, p)
+    r = rng.standard_normal(out.shape).astype(dtype)
+    d_x, grads = bw.layer_norm_backward(r, cache)
+    ln = torch.nn.LayerNorm(12, dtype=torch_dtype(torch, dtype))
+    copy_into(torch, layer_norm_pairs(p, ln))
+    tx = _leaf(torch, x)
+    (ln(tx) * torch.from_numpy(r)).sum().backward()
+    assert rel_error(d_x, tx.grad.numpy()) < tol
+    assert_grads_match(layer_norm_pairs(grads, ln), rel_error, tol)
+
+
+def _torch_layer(torch, cls, cfg, dtype):
+    return cls(
+        cfg.d_model,
+        cfg.n_heads,
+        dim_feedforward=cfg.d_ff,
+        dropout=0.0,
+        batch_first=True,
+        norm_first=cfg.norm_first,
+        dtype=torch_dtype(torch, dtype),
+    ).eval()
+
+
+@NORMS
+def test_encoder_layer_grads_match_torch(torch, rng, dtype, tol, rel_error, norm_first):
+    cfg = small_config(norm_first, d_model=16)
+    p = randomize(init_encoder_layer(cfg, rng, dtype), rng)
+    x = rng.standard_normal((3, 6, cfg.d_model)).astype(dtype)
+    is_pad = padded(3, 6)
+    out, cache = bw.encoder_layer_forward(x, p, cfg.n_heads, padding_mask(is_pad), norm_first=norm_first)
+    r = rng.standard_normal(out.shape).astype(dtype)
+    d_x, grads = bw.encoder_layer_backward(r, cache)
+    layer = _torch_layer(torch, torch.nn.TransformerEncoderLayer, cfg, dtype)
+    copy_into(torch, encoder_layer_pairs(p, layer))
+    tx = _leaf(torch, x)
+    (layer(tx, src_key_padding_mask=torch.from_numpy(is_pad)) * torch.from_numpy(r)).sum().backward()
+    assert rel_error(d_x, tx.grad.numpy()) < tol
+    assert_grads_match(encoder_layer_pairs(grads, layer), rel_error, tol)
+
+
+@NORMS
+def test_decoder_layer_grads_match_torch(torch, rng, dtype, tol, rel_error, norm_first):
+    cfg = small_config(norm_first, d_model=16)
+    p = randomize(init_decoder_layer(cfg, rng, dtype), rng)
+    y = rng.standard_normal((3, 5, cfg.d_model)).astype(dtype)
+    memory = rng.standard_normal((3, 6, cfg.d_model)).astype(dtype)
+    is_pad = padded(3, 6)
+    out, cache = bw.decoder_layer_forward(
+        y, memory, p, cfg.n_heads, causal_mask(5), padding_mask(is_pad), norm_first=norm_first
+    )
+    r = rng.standard_normal(out.shape).astype(dtype)
+    d_y, d_memory, grads = bw.decoder_layer_backward(r, cache)
+    layer = _torch_layer(torch, torch.nn.TransformerDecoderLayer, cfg, dtype)
+    copy_into(torch, decoder_layer_pairs(p, layer))
+    ty, tm = _leaf(torch, y), _leaf(torch, memory)
+    t_out = layer(
+        ty, tm, tgt_mask=torch.from_numpy(~causal_mask(5)), memory_key_padding_mask=torch.from_numpy(is_pad)
+    )
+    (t_out * torch.from_numpy(r)).sum().backward()
+    assert rel_error(d_y, ty.grad.numpy()) < tol
+    assert rel_error(d_memory, tm.grad.numpy()) < tol
+    assert_grads_match(decoder_layer_pairs(grads, layer), rel_error, tol)
+
+
+@NORMS
+def test_whole_model_grads_match_torch(torch, rng, dtype, tol, rel_error, norm_first):
+    """Loss and every gradient of embeddings + nn.Transformer + output layer + cross-entropy."""
+    cfg = small_config(norm_first, layers=2, d_model=16)
+    params = randomize(init_transformer(cfg, rng, dtype), rng)
+    src, tgt_in, tgt_out = rng.integers(0, 5, (3, 6)), rng.integers(0, 6, (3, 5)), rng.integers(0, 6, (3, 5))
+    is_pad = padded(3, 6)
+    loss, grads = bw.loss_and_grads(params, cfg, src, tgt_in, tgt_out, is_pad)
+
+    model = torch_transformer(torch, params, cfg, dtype)
+    src_embed, tgt_embed, w_out, b_out = (
+        _leaf(torch, a) for a in (params.src_embed, params.tgt_embed, params.w_out, params.b_out)
+    )
+
+    def embed(tokens, table):
+        pe = torch.from_numpy(sinusoidal_encoding(tokens.shape[1], cfg.d_model, dtype))
+        return table[torch.from_numpy(tokens)] * math.sqrt(cfg.d_model) + pe
+
+    pad = torch.from_numpy(is_pad)
+    y = model(
+        embed(src, src_embed),
+        embed(tgt_in, tgt_embed),
+        tgt_mask=torch.from_numpy(~causal_mask(5)),
+        src_key_padding_mask=pad,
+        memory_key_padding_mask=pad,
+    )
+    logits = y @ w_out + b_out
+    t_loss = torch.nn.functional.cross_entropy(logits.reshape(-1, cfg.tgt_vocab), torch.from_numpy(tgt_out).reshape(-1))
+    t_loss.backward()
+    assert loss.dtype == dtype
+    assert abs(float(loss) - t_loss.item()) / abs(t_loss.item()) < tol
+    extra = [(grads.src_embed, src_embed), (grads.tgt_embed, tgt_embed), (grads.w_out, w_out), (grads.b_out, b_out)]
+    assert_grads_match(transformer_pairs(grads, model) + extra, rel_error, tol)
