@@ -5,12 +5,10 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -24,10 +22,10 @@ FIXTURE = Path(__file__).parents[1] / "fixtures" / "valid" / "small.yaml"
 BASE = ["check-links", "--allow-private", "--no-wayback", "--no-progress"]
 
 
-@pytest.fixture(scope="module")
-def server() -> Iterator[LinkServer]:
-    with LinkServer(addresses=["127.0.0.1", "127.0.0.2"]) as srv:
-        yield srv
+@pytest.fixture
+def server(link_server: LinkServer) -> LinkServer:
+    """The suite's shared loopback server (conftest.py); hosts 0 and 1 are plain HTTP."""
+    return link_server
 
 
 @pytest.fixture(autouse=True)
@@ -92,12 +90,13 @@ def test_blocked_and_transient_never_fail_the_run(server: LinkServer, capsys) ->
 
 
 def test_private_addresses_are_refused_without_allow_private(server: LinkServer, capsys) -> None:
-    page(server.url("/ok"))
+    page(server.url("/flaky/private-test?fail=0"))
     code = run(["check-links", "page.md", "--no-wayback", "--no-progress", "--no-history", "--format", "json"])
     out, err = capsys.readouterr()
     assert code == 1 and "Traceback" not in out + err
     result = json.loads(out)["results"][0]
-    assert result["verdict"] == "invalid" and result["confirmed"] and server.counters(0).paths["/ok"] >= 0
+    assert result["verdict"] == "invalid" and result["confirmed"]
+    assert server.hits("flaky:private-test") == 0  # refused before any request
 
 
 @pytest.mark.parametrize("args, message", [
@@ -331,3 +330,42 @@ def test_get_bodies_lets_soft_404_detectors_read_every_page(server: LinkServer, 
     assert json.loads(out)["results"][0]["verdict"] == "ok"  # HEAD alone cannot see the page says "not found"
     _, out, _ = check(capsys, "page.md", "--no-history", "--format", "json", "--get-bodies")
     assert json.loads(out)["results"][0]["verdict"] == "soft_broken"
+
+
+# --------------------------------------------------------------------------- #
+# The workflows that run it
+# --------------------------------------------------------------------------- #
+
+WORKFLOWS = Path(__file__).parents[2] / ".github" / "workflows"
+
+
+def _workflow(name: str) -> tuple[dict, str]:
+    import yaml
+
+    text = (WORKFLOWS / name).read_text()
+    return yaml.safe_load(text), text
+
+
+def test_nightly_workflow_keeps_history_and_one_issue() -> None:
+    flow, text = _workflow("links.yml")
+    triggers = flow[True]  # YAML 1.1 reads the key `on` as True
+    assert triggers["schedule"][0]["cron"] and "workflow_dispatch" in triggers
+    assert flow["permissions"] == {"contents": "read", "issues": "write"}
+    steps = flow["jobs"]["check"]["steps"]
+    uses = {s.get("uses", "").split("@")[0]: s for s in steps}
+    restore, save = uses["actions/cache/restore"]["with"], uses["actions/cache/save"]["with"]
+    assert restore["key"] == save["key"] and "github.run_id" in save["key"]
+    assert restore["restore-keys"].strip() == save["key"].split("${{")[0]
+    assert uses["actions/cache/save"]["if"].startswith("always()")
+    assert "linkcheck-report.json" in uses["actions/upload-artifact"]["with"]["path"]
+    for command in ("gh issue list --label", "--state open", "gh issue create", "gh issue edit", "--body-file",
+                    "gh issue close", "gh issue reopen", "--format json --output", "--format markdown"):
+        assert command in text, command
+
+
+def test_pull_request_workflow_checks_only_the_changes() -> None:
+    flow, text = _workflow("links-pr.yml")
+    assert "pull_request" in flow[True] and flow["permissions"] == {"contents": "read"}
+    assert "--only-changed \"$BASE_SHA\"" in text and "--format github" in text and "--allow-private" not in text
+    checkout = flow["jobs"]["changed-links"]["steps"][0]
+    assert checkout["with"]["fetch-depth"] == 0
