@@ -52,6 +52,7 @@ class Corpus:
     vocab: tuple[str, ...]
 
     def id(self, word: str) -> int:
+        """The id of ``word``; a KeyError listing the vocabulary if it is unknown."""
         try:
             return self.vocab.index(word)
         except ValueError:
@@ -122,7 +123,7 @@ def noise_distribution(sentences: np.ndarray, vocab_size: int, power: float = 0.
 def init_params(rng: np.random.Generator, vocab_size: int, dim: int, dtype=np.float64) -> SkipGramParams:
     """word2vec's initialisation: small random input vectors, zero output vectors."""
     input_vectors = rng.uniform(-0.5 / dim, 0.5 / dim, size=(vocab_size, dim)).astype(dtype)
-    return SkipGramParams(input_vectors, np.zeros((vocab_size, dim), dtype=dtype))
+    return SkipGramParams(input_vectors, np.zeros((vocab_size, dim), dtype=dtype))  # [V, D] each
 
 
 def sgns_loss_and_gradients(
@@ -143,11 +144,14 @@ def sgns_loss_and_gradients(
 
     g_pos = (sigmoid(s_pos) - 1) / n  # [N]
     g_neg = sigmoid(s_neg) / n  # [N, K]
-    grads = SkipGramParams(np.zeros_like(params.input_vectors), np.zeros_like(params.output_vectors))
+    grad_v = g_pos[:, None] * u_pos + np.einsum("nk,nkd->nd", g_neg, u_neg)  # [N, D] + [N, K] x [N, K, D] -> [N, D]
+    grad_u_pos = g_pos[:, None] * v  # [N, 1] * [N, D] -> [N, D]
+    grad_u_neg = g_neg[:, :, None] * v[:, None, :]  # [N, K, 1] * [N, 1, D] -> [N, K, D]
+    grads = SkipGramParams(np.zeros_like(params.input_vectors), np.zeros_like(params.output_vectors))  # [V, D] each
     # np.add.at, not fancy-index assignment: a word can occur many times in a batch.
-    np.add.at(grads.input_vectors, centres, g_pos[:, None] * u_pos + np.einsum("nk,nkd->nd", g_neg, u_neg))
-    np.add.at(grads.output_vectors, contexts, g_pos[:, None] * v)
-    np.add.at(grads.output_vectors, negatives, g_neg[:, :, None] * v[:, None, :])
+    np.add.at(grads.input_vectors, centres, grad_v)  # [N, D] summed into [V, D]
+    np.add.at(grads.output_vectors, contexts, grad_u_pos)  # [N, D] summed into [V, D]
+    np.add.at(grads.output_vectors, negatives, grad_u_neg)  # [N, K, D] summed into [V, D]
     return float(loss), grads
 
 
@@ -195,6 +199,7 @@ def nearest_neighbours(vectors: np.ndarray, word_id: int, k: int = 4) -> tuple[n
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Train on the generated corpus and print the loss per epoch and some nearest neighbours."""
     parser = argparse.ArgumentParser(description="Train skip-gram with negative sampling on a synthetic corpus.")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--epochs", type=int, default=TrainingConfig.epochs)

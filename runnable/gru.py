@@ -24,7 +24,7 @@ from __future__ import annotations
 import numpy as np
 
 from runnable._common import sigmoid
-from runnable.rnn import CellParams, init_cell, project_inputs, scan, time_major, zeros_state
+from runnable.rnn import CellParams, init_cell, initial_state, project_inputs, scan, time_major
 
 GATES = 3  # r, z, n
 
@@ -66,7 +66,7 @@ def gru_layer(
     """
     x = time_major(x, batch_first)  # [B, T, I] -> [T, B, I] if batch_first
     x_proj = project_inputs(x, params)  # [T, B, I] -> [T, B, 3H]
-    h = zeros_state(x, params.hidden_size) if h0 is None else h0
+    h = initial_state(x, params.hidden_size, h0)  # [B, H]
 
     def step(x_t: np.ndarray, h: np.ndarray) -> np.ndarray:
         return gru_step(x_t, h, params)

@@ -26,7 +26,7 @@ from __future__ import annotations
 import numpy as np
 
 from runnable._common import sigmoid
-from runnable.rnn import CellParams, init_cell, project_inputs, scan, time_major, zeros_state
+from runnable.rnn import CellParams, init_cell, initial_state, project_inputs, scan, time_major
 
 GATES = 4  # i, f, g, o
 
@@ -71,8 +71,8 @@ def lstm_layer(
     """
     x = time_major(x, batch_first)  # [B, T, I] -> [T, B, I] if batch_first
     x_proj = project_inputs(x, params)  # [T, B, I] -> [T, B, 4H]
-    if state is None:
-        state = (zeros_state(x, params.hidden_size), zeros_state(x, params.hidden_size))
+    h0, c0 = (None, None) if state is None else state
+    state = (initial_state(x, params.hidden_size, h0), initial_state(x, params.hidden_size, c0))  # [B, H] each
 
     def step(x_t: np.ndarray, state: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
         return lstm_step(x_t, state, params)

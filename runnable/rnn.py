@@ -52,6 +52,7 @@ class CellParams:
     bias_hh: np.ndarray  # [G*H]
 
     def __post_init__(self) -> None:
+        """Reject mismatched shapes and dtypes here, not deep inside a time loop."""
         rows, hidden = self.weight_hh.shape
         dtype = check_float("weight_ih", self.weight_ih).dtype
         if rows % hidden or self.weight_ih.shape[0] != rows:
@@ -68,14 +69,17 @@ class CellParams:
 
     @property
     def input_size(self) -> int:
+        """I, the number of input features."""
         return self.weight_ih.shape[1]
 
     @property
     def hidden_size(self) -> int:
+        """H, the number of hidden units (the gates stack G blocks of H rows)."""
         return self.weight_hh.shape[1]
 
     @property
     def dtype(self) -> np.dtype:
+        """float32 or float64; inputs must match it."""
         return self.weight_ih.dtype
 
 
@@ -133,6 +137,10 @@ def scan(
     packed sequence. Without it, padding would leak into the final state.
     """
     n_steps, batch = x_proj.shape[:2]
+    if lengths is not None:
+        lengths = np.asarray(lengths)
+        if lengths.shape != (batch,) or np.any(lengths < 1) or np.any(lengths > n_steps):
+            raise ValueError(f"lengths must give each of the {batch} rows a length from 1 to {n_steps}; got {lengths}")
     first_h = state[0] if isinstance(state, tuple) else state
     outputs = np.zeros((n_steps, batch, first_h.shape[-1]), dtype=first_h.dtype)  # [T, B, H]
     for t in range(n_steps):
@@ -147,6 +155,7 @@ def scan(
 
 
 def _select(mask: np.ndarray, new: State, old: State) -> State:
+    """``new`` where ``mask`` is True, else ``old``, for a state or a tuple of states."""
     if isinstance(new, tuple):
         return tuple(np.where(mask, n, o) for n, o in zip(new, old))
     return np.where(mask, new, old)
@@ -157,9 +166,18 @@ def time_major(x: np.ndarray, batch_first: bool) -> np.ndarray:
     return np.swapaxes(x, 0, 1) if batch_first else x  # [B, T, ...] -> [T, B, ...]
 
 
-def zeros_state(x: np.ndarray, hidden_size: int) -> np.ndarray:
-    """The default initial state: zeros, one row per batch element."""
-    return np.zeros((x.shape[1], hidden_size), dtype=x.dtype)  # [B, H]
+def initial_state(x: np.ndarray, hidden_size: int, given: np.ndarray | None = None) -> np.ndarray:
+    """``given`` after checking it is [B, H] in x's dtype; zeros (the default) if it is None."""
+    expected = (x.shape[1], hidden_size)
+    if given is None:
+        return np.zeros(expected, dtype=x.dtype)  # [B, H]
+    given = check_float("initial state", given)
+    if given.shape != expected or given.dtype != x.dtype:
+        raise ValueError(
+            f"initial state has shape {given.shape} and dtype {given.dtype}; expected {expected} and {x.dtype} "
+            "(for a bidirectional layer, stack both directions on a leading axis of 2)"
+        )
+    return given
 
 
 def rnn_layer(
@@ -177,7 +195,7 @@ def rnn_layer(
     """
     x = time_major(x, batch_first)  # [B, T, I] -> [T, B, I] if batch_first
     x_proj = project_inputs(x, params)  # [T, B, I] -> [T, B, H]
-    h = zeros_state(x, params.hidden_size) if h0 is None else h0
+    h = initial_state(x, params.hidden_size, h0)  # [B, H]
 
     def step(x_t: np.ndarray, h: np.ndarray) -> np.ndarray:
         return rnn_step(x_t, h, params, nonlinearity)
@@ -195,7 +213,7 @@ def reverse_time(x: np.ndarray, lengths: np.ndarray | None = None) -> np.ndarray
     t = np.arange(n_steps)[:, None]  # [T, 1]
     source = np.where(t < lengths, lengths - 1 - t, t)  # [T, 1], [B] -> [T, B]
     index = source.reshape(source.shape + (1,) * (x.ndim - 2))  # [T, B] -> [T, B, 1, ...]
-    return np.take_along_axis(x, index, axis=0)
+    return np.take_along_axis(x, index, axis=0)  # [T, B, ...], each row read from its own source step
 
 
 def bidirectional(
@@ -226,12 +244,14 @@ def bidirectional(
 
 
 def _unstack(state: State) -> tuple[State, State]:
+    """Split a [2, B, H] state (or a tuple of them) into its forward and backward halves."""
     if isinstance(state, tuple):
         return tuple(s[0] for s in state), tuple(s[1] for s in state)
     return state[0], state[1]
 
 
 def _stack(first: State, second: State) -> State:
+    """The inverse of ``_unstack``: two [B, H] states -> one [2, B, H] state."""
     if isinstance(first, tuple):
-        return tuple(np.stack([a, b]) for a, b in zip(first, second))
-    return np.stack([first, second])
+        return tuple(np.stack([a, b]) for a, b in zip(first, second))  # [B, H] x 2 -> [2, B, H] each
+    return np.stack([first, second])  # [B, H] x 2 -> [2, B, H]

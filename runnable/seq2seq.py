@@ -183,7 +183,7 @@ def greedy_loop(
     for t in range(max_len):
         logits, state = step(token, state)  # [B] -> [B, V]
         token = logits.argmax(axis=-1)  # [B, V] -> [B]
-        out[:, t] = np.where(done, pad, token)
+        out[:, t] = np.where(done, pad, token)  # [B]; rows already finished get pad
         done |= token == eos
         if done.all():
             return out[:, : t + 1]

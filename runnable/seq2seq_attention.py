@@ -88,6 +88,7 @@ class AttentionParams:
     w_general: np.ndarray | None = None  # [H_q, H_k]
 
     def __post_init__(self) -> None:
+        """Fail at construction, with the fix, if the chosen score lacks its parameters."""
         self.score = Score(self.score)
         if self.score is Score.ADDITIVE and self.additive is None:
             raise ValueError("Score.ADDITIVE needs additive=AdditiveParams(...)")

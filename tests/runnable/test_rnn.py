@@ -88,6 +88,10 @@ def test_bad_input_gets_a_clear_error(rng):
         rnn_layer(rng.normal(size=(T, B, I)).astype(np.float32), params)
     with pytest.raises(TypeError, match="expected float32 or float64"):
         rnn_layer(np.ones((T, B, I), dtype=np.int64), params)
+    with pytest.raises(ValueError, match=r"initial state has shape \(2, 3, 4\)"):
+        rnn_layer(rng.normal(size=(T, B, I)), params, rng.normal(size=(2, B, H)))
+    with pytest.raises(ValueError, match="a length from 1 to 7"):
+        rnn_layer(rng.normal(size=(T, B, I)), params, lengths=np.array([1, 8, 2]))
     with pytest.raises(ValueError, match="G\\*H rows"):
         CellParams(np.zeros((4, I)), np.zeros((3, 3)), np.zeros(4), np.zeros(4))
 
