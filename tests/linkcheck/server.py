@@ -25,7 +25,8 @@ Endpoints (any host):
     /huge                      200 with a 10 GB Content-Length, streamed until the client leaves
     /drip?interval=S           200, one byte every S seconds (default 1)
     /watch?v=ID                YouTube-like page: ID "gone" (ERROR status), "private", "oembedgone"
-                               (page fine, oEmbed 404), anything else plays
+                               (page fine, oEmbed 404), "agegate", "consent"/"consentgone" (a consent
+                               wall without player data; oEmbed 200/404), anything else plays
     /oembed?url=...            404 for gone/oembedgone, 401 for private, else 200 JSON
     /challenge                 403 Cloudflare-style "Just a moment..." page; /challenge503 the same with 503
     /soft404                   200 whose <title> is "Page not found"
@@ -297,7 +298,7 @@ def _watch(h: _Handler, path: str):
     if vid == "agegate":
         status = '{"status":"LOGIN_REQUIRED","reason":"Sign in to confirm your age"}'
         return h.send(200, _YT_PAGE.format(title="A lecture - YouTube", status=status))
-    if vid == "consent":  # no player JSON at all (a consent wall): only oEmbed can tell
+    if vid.startswith("consent"):  # no player JSON at all (a consent wall): only oEmbed can tell
         return h.send(200, "<html><head><title>Before you continue</title></head><body>consent</body></html>")
     h.send(200, _YT_PAGE.format(title="A lecture - YouTube", status='{"status":"OK","playableInEmbed":true}'))
 
@@ -306,7 +307,7 @@ def _oembed(h: _Handler, path: str):
     target = h.query.get("url", "")
     vid = (parse_qs(urlsplit(target).query).get("v") or [""])[0]
     h.server.owner.bump("oembed")
-    if vid in ("gone", "oembedgone"):
+    if vid in ("gone", "oembedgone", "consentgone"):
         return h.send(404, "Not Found", ctype="text/html")
     if vid == "private":
         return h.send(401, "Unauthorized", ctype="text/html")
@@ -400,10 +401,12 @@ class _HostServer(ThreadingHTTPServer):
             c.paths[path] += 1
             c.times[path].append(time.monotonic())
             c.user_agents.add(user_agent)
+        self.owner.track_total(+1)
 
     def request_finished(self):
         with self._lock:
             self.counters.active -= 1
+        self.owner.track_total(-1)
 
 
 class LinkServer:
@@ -422,6 +425,8 @@ class LinkServer:
         self.servers: list[_HostServer] = []
         self._threads: list[threading.Thread] = []
         self._bumps: Counter = Counter()
+        self.active_total = 0
+        self.max_active_total = 0  # most requests in progress at once over all hosts
         self._bump_lock = threading.Lock()
         self._tmp: str | None = None
         self.tls_server: _HostServer | None = None
@@ -499,6 +504,11 @@ class LinkServer:
         with self._bump_lock:
             self._bumps[key] += 1
             return self._bumps[key]
+
+    def track_total(self, delta: int) -> None:
+        with self._bump_lock:
+            self.active_total += delta
+            self.max_active_total = max(self.max_active_total, self.active_total)
 
     def hits(self, key: str) -> int:
         with self._bump_lock:

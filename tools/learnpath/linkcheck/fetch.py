@@ -348,10 +348,12 @@ class Checker:
     """
 
     def __init__(self, options: FetchOptions | None = None,
-                 detectors: Sequence[Detector | DetectFn] = DEFAULT_DETECTORS):
+                 detectors: Sequence[Detector | DetectFn] = DEFAULT_DETECTORS,
+                 policy: AddressPolicy | None = None):
         self.options = options or FetchOptions()
         self.detectors = [as_detector(d) for d in detectors]
-        self.policy = self.options.policy()
+        # ``policy`` replaces the one the options describe (tests give it a fake resolver).
+        self.policy = policy or self.options.policy()
         self.stats = CheckStats()
         self._cond = threading.Condition()
         self._stopped = threading.Event()
