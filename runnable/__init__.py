@@ -9,7 +9,8 @@ Before the Transformer (topics ``embeddings``, ``rnn``, ``lstm``, ``seq2seq``, `
 
     embeddings          word2vec skip-gram with negative sampling, cosine nearest neighbours
                         (Mikolov et al. 2013); ``python -m runnable.embeddings``
-    rnn                 the Elman RNN: cell, layer over a sequence, bidirectional layer (Elman 1990)
+    rnn                 the Elman RNN: cell, layer over a sequence, bidirectional and stacked layers
+                        (Elman 1990; Schuster & Paliwal 1997)
     lstm                LSTM cell and layer, weights laid out as in ``nn.LSTM`` (Hochreiter & Schmidhuber 1997)
     gru                 GRU cell and layer, weights laid out as in ``nn.GRU`` (Cho et al. 2014)
     seq2seq             RNN encoder-decoder with greedy decoding (Sutskever et al. 2014; Cho et al. 2014)

@@ -1,5 +1,5 @@
-"""The vanilla (Elman) recurrent network: a cell, a layer over a sequence, and a
-bidirectional layer.
+"""The vanilla (Elman) recurrent network: a cell, a layer over a sequence, a
+bidirectional layer, and layers stacked on top of each other.
 
 Elman, "Finding Structure in Time", Cognitive Science 14 (1990): the hidden state
 at time t is computed from the input at time t and the hidden state at t-1,
@@ -15,7 +15,7 @@ Parameters use PyTorch's names and layouts (``nn.RNN``): ``weight_ih`` is
 ``bias_hh``, of [G*H] each (G = 1 gate here, 4 for the LSTM, 3 for the GRU). Two
 biases are redundant for the RNN (only their sum matters) but keeping both lets
 the weights of a trained ``nn.RNN`` be copied in unchanged. The LSTM and GRU
-modules reuse ``CellParams``, ``scan`` and ``bidirectional`` from here.
+modules reuse ``CellParams``, ``scan``, ``bidirectional`` and ``stacked`` from here.
 
 Shapes: B batch, T time steps, I input features, H hidden units. Sequences are
 time-major [T, B, I] as in PyTorch; ``batch_first=True`` takes and returns [B, T, ...].
@@ -154,11 +154,16 @@ def scan(
     return outputs, state
 
 
+def map_state(fn: Callable[..., np.ndarray], *states: State) -> State:
+    """Apply ``fn`` to a state, or to each part of an LSTM's (h, c), alike."""
+    if isinstance(states[0], tuple):
+        return tuple(fn(*parts) for parts in zip(*states))
+    return fn(*states)
+
+
 def _select(mask: np.ndarray, new: State, old: State) -> State:
-    """``new`` where ``mask`` is True, else ``old``, for a state or a tuple of states."""
-    if isinstance(new, tuple):
-        return tuple(np.where(mask, n, o) for n, o in zip(new, old))
-    return np.where(mask, new, old)
+    """``new`` where ``mask`` is True, else ``old``."""
+    return map_state(lambda n, o: np.where(mask, n, o), new, old)
 
 
 def time_major(x: np.ndarray, batch_first: bool) -> np.ndarray:
@@ -244,14 +249,44 @@ def bidirectional(
 
 
 def _unstack(state: State) -> tuple[State, State]:
-    """Split a [2, B, H] state (or a tuple of them) into its forward and backward halves."""
-    if isinstance(state, tuple):
-        return tuple(s[0] for s in state), tuple(s[1] for s in state)
-    return state[0], state[1]
+    """Split a [2, B, H] state into its forward and backward halves."""
+    return map_state(lambda s: s[0], state), map_state(lambda s: s[1], state)  # [2, B, H] -> 2 x [B, H]
 
 
 def _stack(first: State, second: State) -> State:
-    """The inverse of ``_unstack``: two [B, H] states -> one [2, B, H] state."""
-    if isinstance(first, tuple):
-        return tuple(np.stack([a, b]) for a, b in zip(first, second))  # [B, H] x 2 -> [2, B, H] each
-    return np.stack([first, second])  # [B, H] x 2 -> [2, B, H]
+    """The inverse of ``_unstack``."""
+    return map_state(lambda a, b: np.stack([a, b]), first, second)  # 2 x [B, H] -> [2, B, H]
+
+
+def stacked(
+    layer: Callable[..., tuple[np.ndarray, State]],
+    x: np.ndarray,
+    cells: list[CellParams | tuple[CellParams, CellParams]],
+    state: State | None = None,
+    *,
+    batch_first: bool = False,
+    lengths: np.ndarray | None = None,
+    **layer_options,
+) -> tuple[np.ndarray, State]:
+    """Layers on top of each other, as ``nn.RNN(num_layers=L)``: layer l reads layer l-1's outputs.
+
+    Each entry of ``cells`` is one layer: a ``CellParams``, or a (forward,
+    backward) pair for a bidirectional layer. ``state`` and the returned final
+    state use PyTorch's layout, [L * D, B, H] with D = 2 for bidirectional
+    layers; Sutskever et al. (2014) stacked four LSTM layers.
+    """
+    x = time_major(x, batch_first)  # [B, T, I] -> [T, B, I] if batch_first
+    finals, row = [], 0
+    for cell in cells:
+        directions = 2 if isinstance(cell, tuple) else 1
+        rows = None if state is None else map_state(lambda s: s[row : row + directions], state)  # [D, B, H]
+        if directions == 2:
+            x, final = bidirectional(layer, x, *cell, rows, lengths=lengths, **layer_options)  # -> [T, B, 2H]
+        else:
+            first = None if rows is None else map_state(lambda s: s[0], rows)  # [1, B, H] -> [B, H]
+            x, final = layer(x, cell, first, lengths=lengths, **layer_options)  # -> [T, B, H]
+            final = map_state(lambda s: s[None], final)  # [B, H] -> [1, B, H]
+        finals.append(final)
+        row += directions
+    final_state = map_state(lambda *parts: np.concatenate(parts), *finals)  # L x [D, B, H] -> [L * D, B, H]
+    return time_major(x, batch_first), final_state  # [T, B, D*H] -> [B, T, D*H] if batch_first

@@ -151,21 +151,25 @@ def numerical_grad():
 
 @pytest.fixture
 def torch_recurrent(torch):
-    """Build ``nn.RNN`` / ``nn.LSTM`` / ``nn.GRU`` (one layer, eval mode) holding
-    our ``CellParams``: ``torch_recurrent("GRU", forward, backward=None, **kwargs)``.
-    A ``backward`` cell makes the module bidirectional."""
+    """Build ``nn.RNN`` / ``nn.LSTM`` / ``nn.GRU`` (eval mode) holding our ``CellParams``:
+    ``torch_recurrent("GRU", forward, backward=None, **kwargs)``; a ``backward`` cell makes it
+    bidirectional. For several layers pass a list as ``forward``, as for ``runnable.rnn.stacked``
+    (entries are cells, or (forward, backward) pairs)."""
 
     def build(kind: str, forward, backward=None, **kwargs):
-        module_type = getattr(torch.nn, kind)
-        dtype = torch.float64 if forward.dtype == np.float64 else torch.float32
-        module = module_type(
-            forward.input_size, forward.hidden_size, bidirectional=backward is not None, dtype=dtype, **kwargs
+        layers = forward if isinstance(forward, list) else [forward if backward is None else (forward, backward)]
+        bidi = isinstance(layers[0], tuple)
+        first = layers[0][0] if bidi else layers[0]
+        dtype = torch.float64 if first.dtype == np.float64 else torch.float32
+        module = getattr(torch.nn, kind)(
+            first.input_size, first.hidden_size, num_layers=len(layers), bidirectional=bidi, dtype=dtype, **kwargs
         ).eval()
-        cells = {"_l0": forward} if backward is None else {"_l0": forward, "_l0_reverse": backward}
         with torch.no_grad():
-            for suffix, cell in cells.items():
-                for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"):
-                    getattr(module, name + suffix).copy_(torch.from_numpy(getattr(cell, name)))
+            for index, layer in enumerate(layers):
+                cells = {f"_l{index}": layer[0], f"_l{index}_reverse": layer[1]} if bidi else {f"_l{index}": layer}
+                for suffix, cell in cells.items():
+                    for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"):
+                        getattr(module, name + suffix).copy_(torch.from_numpy(getattr(cell, name)))
         return module
 
     return build

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from runnable.gru import gru_cell, gru_layer, init_gru
-from runnable.rnn import bidirectional
+from runnable.rnn import bidirectional, stacked
 
 T, B, I, H = 6, 3, 5, 4
 
@@ -82,5 +82,20 @@ def test_padded_bidirectional_batch_matches_torch_packed_sequence(torch, torch_r
         packed_out, expected_h = module(packed)
     expected_out, _ = torch.nn.utils.rnn.pad_packed_sequence(packed_out, total_length=T)
     outputs, h_n = bidirectional(gru_layer, x, fwd, bwd, lengths=lengths)
+    assert rel_error(outputs, expected_out.numpy()) < tol
+    assert rel_error(h_n, expected_h.numpy()) < tol
+
+
+def test_stacked_bidirectional_padded_batch_matches_torch(torch, torch_recurrent, rng, dtype, tol, rel_error):
+    cells = [(init_gru(rng, I, H, dtype=dtype), init_gru(rng, I, H, dtype=dtype))]
+    cells.append((init_gru(rng, 2 * H, H, dtype=dtype), init_gru(rng, 2 * H, H, dtype=dtype)))
+    x = rng.normal(size=(T, B, I)).astype(dtype)
+    lengths = np.array([4, T, 2])
+    module = torch_recurrent("GRU", cells)
+    packed = torch.nn.utils.rnn.pack_padded_sequence(torch.from_numpy(x), torch.from_numpy(lengths), enforce_sorted=False)
+    with torch.no_grad():
+        packed_out, expected_h = module(packed)
+    expected_out, _ = torch.nn.utils.rnn.pad_packed_sequence(packed_out, total_length=T)
+    outputs, h_n = stacked(gru_layer, x, cells, lengths=lengths)
     assert rel_error(outputs, expected_out.numpy()) < tol
     assert rel_error(h_n, expected_h.numpy()) < tol

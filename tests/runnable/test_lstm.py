@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from runnable.lstm import init_lstm, lstm_cell, lstm_layer
-from runnable.rnn import bidirectional
+from runnable.rnn import bidirectional, stacked
 
 T, B, I, H = 6, 3, 5, 4
 
@@ -89,3 +89,25 @@ def test_padded_batch_matches_torch_packed_sequence(torch, torch_recurrent, rng,
     assert rel_error(outputs, expected_out.numpy()) < tol
     assert rel_error(h_last, expected_h[0].numpy()) < tol
     assert rel_error(c_last, expected_c[0].numpy()) < tol
+
+
+@pytest.mark.parametrize("bidi", [False, True], ids=["unidirectional", "bidirectional"])
+def test_stacked_layers_match_torch_num_layers(torch, torch_recurrent, rng, dtype, tol, rel_error, bidi):
+    """Three layers, as nn.LSTM(num_layers=3); the upper layers read the lower layers' outputs."""
+    directions = 2 if bidi else 1
+    cells = []
+    for index in range(3):
+        size = I if index == 0 else directions * H
+        pair = (init_lstm(rng, size, H, dtype=dtype), init_lstm(rng, size, H, dtype=dtype))
+        cells.append(pair if bidi else pair[0])
+    x = rng.normal(size=(B, T, I)).astype(dtype)
+    h0 = rng.normal(size=(3 * directions, B, H)).astype(dtype)
+    c0 = rng.normal(size=(3 * directions, B, H)).astype(dtype)
+    module = torch_recurrent("LSTM", cells, batch_first=True)
+    with torch.no_grad():
+        expected_out, (expected_h, expected_c) = module(torch.from_numpy(x), (torch.from_numpy(h0), torch.from_numpy(c0)))
+    outputs, (h_n, c_n) = stacked(lstm_layer, x, cells, (h0, c0), batch_first=True)
+    assert outputs.shape == (B, T, directions * H) and h_n.shape == c_n.shape == (3 * directions, B, H)
+    assert rel_error(outputs, expected_out.numpy()) < tol
+    assert rel_error(h_n, expected_h.numpy()) < tol
+    assert rel_error(c_n, expected_c.numpy()) < tol

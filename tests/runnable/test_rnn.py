@@ -11,6 +11,7 @@ from runnable.rnn import (
     reverse_time,
     rnn_cell,
     rnn_layer,
+    stacked,
 )
 
 T, B, I, H = 7, 3, 5, 4
@@ -126,5 +127,26 @@ def test_lengths_match_torch_packed_sequence(torch, torch_recurrent, rng, dtype,
         packed_out, expected_h = module(packed)
     expected_out, _ = torch.nn.utils.rnn.pad_packed_sequence(packed_out, total_length=T)
     outputs, h_n = bidirectional(rnn_layer, x, fwd, bwd, lengths=lengths)
+    assert rel_error(outputs, expected_out.numpy()) < tol
+    assert rel_error(h_n, expected_h.numpy()) < tol
+
+
+def test_stacked_is_layers_applied_in_turn(rng):
+    lower, upper = init_cell(rng, I, H), init_cell(rng, H, H)
+    x, h0 = rng.normal(size=(T, B, I)), rng.normal(size=(2, B, H))
+    outputs, h_n = stacked(rnn_layer, x, [lower, upper], h0)
+    middle, h_lower = rnn_layer(x, lower, h0[0])
+    top, h_upper = rnn_layer(middle, upper, h0[1])
+    np.testing.assert_array_equal(outputs, top)
+    np.testing.assert_array_equal(h_n, np.stack([h_lower, h_upper]))
+
+
+def test_stacked_matches_torch_num_layers(torch, torch_recurrent, rng, dtype, tol, rel_error):
+    cells = [init_cell(rng, I, H, dtype=dtype), init_cell(rng, H, H, dtype=dtype)]
+    x = rng.normal(size=(T, B, I)).astype(dtype)
+    module = torch_recurrent("RNN", cells, nonlinearity="relu")
+    with torch.no_grad():
+        expected_out, expected_h = module(torch.from_numpy(x))
+    outputs, h_n = stacked(rnn_layer, x, cells, nonlinearity=Nonlinearity.RELU)
     assert rel_error(outputs, expected_out.numpy()) < tol
     assert rel_error(h_n, expected_h.numpy()) < tol
