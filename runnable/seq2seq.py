@@ -66,6 +66,18 @@ class Seq2SeqParams:
     w_out: np.ndarray  # [H, V]
     b_out: np.ndarray  # [V]
 
+    def __post_init__(self) -> None:
+        """Catch a GRU's weights paired with CellKind.LSTM (or the reverse) before they run."""
+        self.cell = CellKind(self.cell)
+        for name in ("encoder", "decoder"):
+            cell_params = getattr(self, name)
+            gates = cell_params.weight_hh.shape[0] // cell_params.hidden_size
+            if gates != _GATES[self.cell]:
+                raise ValueError(
+                    f"{name} has {gates} gate blocks but cell={self.cell.value!r} needs {_GATES[self.cell]}; "
+                    "build it with init_cell(..., gates=...) for the right cell"
+                )
+
 
 def init_seq2seq(
     rng: np.random.Generator,
@@ -103,6 +115,8 @@ def _lengths(src: np.ndarray, src_is_pad: np.ndarray | None) -> np.ndarray | Non
     if src_is_pad.shape != src.shape:
         raise ValueError(f"src_is_pad has shape {src_is_pad.shape} but src has {src.shape}; give one flag per token")
     lengths = (~src_is_pad).sum(axis=1)  # [B, S] -> [B]
+    if np.any(lengths == 0):
+        raise ValueError(f"rows {np.flatnonzero(lengths == 0).tolist()} of src are all padding; drop them first")
     if np.any(src_is_pad[:, :-1] & ~src_is_pad[:, 1:]):
         raise ValueError("src_is_pad has a token after padding; pad at the end of each sequence only")
     return lengths

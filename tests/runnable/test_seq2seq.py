@@ -5,6 +5,7 @@ import pytest
 
 from runnable.seq2seq import (
     CellKind,
+    Seq2SeqParams,
     decode_teacher_forced,
     decoder_step,
     encode,
@@ -68,6 +69,10 @@ def test_bad_padding_gets_a_clear_error(rng):
         encode(params, src, np.array([[False, True, False]]))
     with pytest.raises(ValueError, match="one flag per token"):
         encode(params, src, np.array([[False, True]]))
+    with pytest.raises(ValueError, match=r"rows \[0\] of src are all padding"):
+        encode(params, src, np.array([[True, True, True]]))
+    with pytest.raises(ValueError, match="3 gate blocks but cell='lstm' needs 4"):
+        Seq2SeqParams(**{**vars(params), "cell": CellKind.LSTM})
 
 
 def test_greedy_decoding_is_deterministic_and_matches_recomputation(rng, cell):
