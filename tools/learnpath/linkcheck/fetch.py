@@ -354,6 +354,9 @@ class Checker:
         self.detectors = [as_detector(d) for d in detectors]
         # ``policy`` replaces the one the options describe (tests give it a fake resolver).
         self.policy = policy or self.options.policy()
+        if not self.options.verify_tls:
+            # The user turned verification off on purpose; one warning per request is noise.
+            urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
         self.stats = CheckStats()
         self._cond = threading.Condition()
         self._stopped = threading.Event()

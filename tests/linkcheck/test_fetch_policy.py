@@ -1,0 +1,122 @@
+"""Which URLs are refused before any request: schemes, credentials, private addresses, redirects."""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+
+import pytest
+
+from learnpath.linkcheck import Checker, FetchOptions, Verdict
+from learnpath.linkcheck.netguard import AddressPolicy, HostUnresolvable, UrlRefused, is_public
+from tests.linkcheck.conftest import quick_options
+from tests.linkcheck.server import LinkServer
+
+
+@pytest.mark.parametrize("address", [
+    "127.0.0.1", "127.0.0.2", "10.1.2.3", "172.16.0.1", "192.168.1.1", "169.254.169.254", "100.64.0.1",
+    "0.0.0.0", "224.0.0.1", "239.255.255.250", "255.255.255.255", "::1", "fe80::1", "fc00::1", "ff02::1",
+    "::ffff:127.0.0.1", "::ffff:10.0.0.1", "192.0.2.1", "240.0.0.1",
+])
+def test_non_public_addresses(address: str) -> None:
+    assert not is_public(ipaddress.ip_address(address))
+
+
+@pytest.mark.parametrize("address", ["93.184.215.14", "1.1.1.1", "2606:4700:4700::1111"])
+def test_public_addresses(address: str) -> None:
+    assert is_public(ipaddress.ip_address(address))
+
+
+def fake_resolver(table: dict[str, list[str]]):
+    def resolve(host: str, port: int) -> list[str]:
+        if host not in table:
+            raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+        return table[host]
+    return resolve
+
+
+POLICY = AddressPolicy(resolver=fake_resolver({
+    "public.test": ["93.184.215.14"],
+    "internal.test": ["10.0.0.5"],
+    "mixed.test": ["93.184.215.14", "192.168.0.10"],  # one bad address is enough to refuse
+    "metadata.test": ["169.254.169.254"],
+}))
+
+
+@pytest.mark.parametrize(("url", "words"), [
+    ("ftp://public.test/file", "only http and https"),
+    ("file:///etc/passwd", "only http and https"),
+    ("javascript:alert(1)", "only http and https"),
+    ("//public.test/x", "no scheme"),
+    ("http://user:secret@public.test/", "credentials"),
+    ("http:///nohost", "no host"),
+    ("http://public.test:70000/", "malformed"),
+    ("http://internal.test/", "10.0.0.5, a private address"),
+    ("https://mixed.test/", "192.168.0.10"),
+    ("http://metadata.test/latest/", "link-local"),
+])
+def test_refused_urls_say_why(url: str, words: str) -> None:
+    with pytest.raises(UrlRefused, match=words.replace(".", r"\.")):
+        POLICY.check(url)
+
+
+def test_a_public_host_passes_and_an_unknown_one_is_unresolvable() -> None:
+    assert POLICY.check("https://public.test/a?b#c").hostname == "public.test"
+    with pytest.raises(HostUnresolvable):
+        POLICY.check("https://nowhere.test/")
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "2130706433", "0x7f000001", "localhost", "[::1]", "0.0.0.0"])
+def test_loopback_spellings_are_refused_with_the_system_resolver(host: str) -> None:
+    # Numeric forms and localhost resolve locally (no DNS query leaves the machine).
+    with pytest.raises(UrlRefused):
+        AddressPolicy().check(f"http://{host}:8080/")
+
+
+def test_allow_private_lifts_only_the_address_rule() -> None:
+    policy = AddressPolicy(allow_private=True)
+    policy.check("http://127.0.0.1/")
+    with pytest.raises(UrlRefused):
+        policy.check("gopher://127.0.0.1/")
+
+
+def test_the_checker_refuses_loopback_without_allow_private_and_sends_nothing() -> None:
+    with LinkServer(["127.0.0.1"]) as srv:
+        (result,) = Checker(FetchOptions(), detectors=[]).check([srv.url("/ok")])
+        assert result.verdict is Verdict.invalid and "loopback" in result.explanation
+        assert result.attempts == 0 and srv.counters().requests == 0
+
+
+def test_a_redirect_into_a_private_address_is_refused() -> None:
+    # 127.0.0.2 plays a public site; it redirects to 127.0.0.1, which stays private.
+    with LinkServer(["127.0.0.1", "127.0.0.2"]) as srv:
+        options = quick_options(allow_private=False, allowed_networks=("127.0.0.2/32",))
+        url = srv.url("/redirect?to=" + srv.url("/ok", 0), 1)
+        (result,) = Checker(options, detectors=[]).check([url])
+        assert result.verdict is Verdict.invalid, result
+        assert "127.0.0.1" in result.explanation and "redirect" in result.explanation
+        assert srv.counters(1).requests >= 1 and srv.counters(0).requests == 0
+
+
+def test_an_unresolvable_host_is_broken() -> None:
+    checker = Checker(quick_options(allow_private=False), detectors=[],
+                      policy=AddressPolicy(resolver=fake_resolver({})))
+    (result,) = checker.check(["https://no-such-host.test/page"])
+    assert result.verdict is Verdict.broken and "DNS" in result.explanation and result.attempts == 0
+
+
+def test_tls_is_verified_against_the_given_ca_bundle(link_server: LinkServer) -> None:
+    url = link_server.tls_url("/page#intro")
+    (trusted,) = Checker(quick_options(ca_bundle=link_server.ca_file), detectors=[]).check([url])
+    assert trusted.verdict is Verdict.ok, trusted
+    (untrusted,) = Checker(quick_options(), detectors=[]).check([url])
+    assert untrusted.verdict is Verdict.broken and "TLS" in untrusted.explanation
+    (unverified,) = Checker(quick_options(verify_tls=False), detectors=[]).check([url])
+    assert unverified.verdict is Verdict.ok
+
+
+@pytest.mark.parametrize(("field", "value"), [("workers", 0), ("per_host", 0), ("read_timeout", 0),
+                                               ("retries", -1), ("max_body_bytes", 10), ("run_deadline", 0)])
+def test_bad_options_are_refused_with_the_field_named(field: str, value) -> None:
+    with pytest.raises(ValueError, match=field):
+        FetchOptions(**{field: value})
