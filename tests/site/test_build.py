@@ -91,3 +91,17 @@ def test_nothing_is_loaded_from_another_host(real_site: Path) -> None:
         offenders += [f"{css.relative_to(real_site)}: {m}" for m in re.findall(r"@import[^;]*//[^;]*;|url\((?:['\"])?(?:https?:)?//[^)]*\)", text)]
     assert offenders == []
     assert "fonts.googleapis.com" not in (real_site / "index.html").read_text(encoding="utf-8")
+
+
+def test_topic_pages_show_the_runnable_files_the_tests_run(real_site: Path) -> None:
+    shown = 0
+    for topic_page in sorted((REPO / "content" / "topics").glob("*.md")):
+        for file in re.findall(r"<!-- learnpath:runnable (\S+) -->", topic_page.read_text(encoding="utf-8")):
+            source = (REPO / file).read_text(encoding="utf-8")
+            html = page(real_site, f"topics/{topic_page.stem}")
+            text = re.sub(r"<[^>]+>", "", html)
+            first_line = source.splitlines()[0].replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+            assert first_line in text, (topic_page.name, file)
+            assert (real_site / file).read_text(encoding="utf-8") == source
+            shown += 1
+    assert shown >= 9

@@ -208,3 +208,63 @@ def test_hand_written_file_in_place_of_a_generated_page(
     (tmp_path / "content" / "catalog.md").write_text("# My catalog\n")
     message = abort_message(config_file, monkeypatch)
     assert "content/catalog.md: this page is generated from the catalog" in message
+
+
+# --------------------------------------------------------------------------- #
+# Runnable code on topic pages
+# --------------------------------------------------------------------------- #
+
+DEMO = '"""Demo module <for> the site & its tests."""\n\n\ndef main() -> int:\n    return 0\n\n\nif __name__ == "__main__":\n    raise SystemExit(main())\n'
+
+
+def project_with_runnable(root: Path, data: dict[str, Any], marker: str) -> Path:
+    pages = {
+        "attention": f"# Attention\n\n## Run it\n\n{marker}\n\n## Resources\n\n<!-- learnpath:topic-resources -->\n",
+        "transformer": topic_markdown("The Transformer"),
+    }
+    config_file = make_project(root, data, topic_pages=pages)
+    (root / "runnable").mkdir()
+    (root / "runnable" / "demo.py").write_text(DEMO)
+    (root / "tests" / "runnable").mkdir(parents=True)
+    (root / "tests" / "runnable" / "test_demo.py").write_text("def test_nothing():\n    assert True\n")
+    return config_file
+
+
+def test_runnable_marker_shows_the_file_links_it_and_says_how_to_run_it(
+    tmp_path: Path, catalog_data: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config_file = project_with_runnable(tmp_path, catalog_data, "<!-- learnpath:runnable runnable/demo.py -->")
+    site = build_project(config_file, monkeypatch)
+    html = (site / "topics" / "attention" / "index.html").read_text()
+    details = html[html.index('<details class="example">'):html.index("</details>")]
+    # The source, from the file itself (escaped by the highlighter), collapsed in a details block.
+    assert "Demo module &lt;for&gt; the site &amp; its tests." in re.sub(r"<[^>]+>", "", details)
+    assert '<a href="../../runnable/demo.py"><code>runnable/demo.py</code></a>' in html
+    text = re.sub(r"<[^>]+>", "", html)  # the highlighter wraps words in spans
+    assert ".venv/bin/python -m runnable.demo\n.venv/bin/pytest tests/runnable/test_demo.py" in text
+    assert (site / "runnable" / "demo.py").read_text() == DEMO  # the linked file is published as is
+    # Editing the file shows on the next build (what `mkdocs serve` does, watching runnable/).
+    (tmp_path / "runnable" / "demo.py").write_text(DEMO.replace("Demo module", "Changed module"))
+    site = build_project(config_file, monkeypatch)
+    assert "Changed module" in (site / "topics" / "attention" / "index.html").read_text()
+
+
+@pytest.mark.parametrize(
+    "marker",
+    ["<!-- learnpath:runnable runnable/missing.py -->", "<!-- learnpath:runnable ../secret.py -->",
+     "<!-- learnpath:runnable -->"],
+)
+def test_runnable_marker_must_name_a_runnable_file(
+    tmp_path: Path, catalog_data: dict[str, Any], monkeypatch: pytest.MonkeyPatch, marker: str
+) -> None:
+    message = abort_message(project_with_runnable(tmp_path, catalog_data, marker), monkeypatch)
+    assert "content/topics/attention.md:5:" in message and "does not name a file in runnable/" in message
+    assert "with one of: demo.py" in message
+
+
+def test_marker_without_arguments_refuses_one(
+    tmp_path: Path, catalog_data: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    index = "# Home\n\n<!-- learnpath:path-list weekend -->\n"
+    message = abort_message(make_project(tmp_path, catalog_data, index=index), monkeypatch)
+    assert "content/index.md:3: <!-- learnpath:path-list --> takes no argument, but has 'weekend'" in message

@@ -232,3 +232,17 @@ def test_path_list(catalog_data: dict[str, Any]) -> None:
     assert '<a href="/paths/mini.md">A mini path</a>' in html
     assert "A short path used by the tests." in html
     assert "2 stages · 3 resources · 2 h 15 min (2 h 30 min with the optional steps)" in html
+
+
+def test_runnable_block() -> None:
+    block = render.render_runnable(
+        "runnable/x.py", href="../runnable/x.py", module="runnable.x", test_file="tests/runnable/test_x.py"
+    )
+    html = markdown.markdown(block, extensions=["admonition", "pymdownx.details", "pymdownx.superfences"])
+    assert '--8<-- "runnable/x.py"' in block  # included by snippets at build time, not copied
+    assert html.startswith('<details class="example">')
+    assert '<a href="../runnable/x.py"><code>runnable/x.py</code></a>' in html
+    text = re.sub(r"<[^>]+>", "", html)  # the highlighter wraps words in spans
+    assert ".venv/bin/python -m runnable.x\n.venv/bin/pytest tests/runnable/test_x.py" in text
+    bare = render.render_runnable("runnable/y.py", href="y.py", module=None, test_file=None)
+    assert "run" not in bare.split("is plain NumPy.")[1]

@@ -8,8 +8,11 @@ Registered in ``mkdocs.yml`` as ``hooks: [tools/learnpath/site/hook.py]``. It
 * adds the generated pages: ``paths/<path-id>.md`` for each path and
   ``catalog.md``, and checks that the nav lists exactly the catalog's paths;
 * replaces the markers in hand-written pages:
-  ``<!-- learnpath:topic-resources -->`` on ``topics/<topic-id>.md`` and
-  ``<!-- learnpath:path-list -->`` anywhere (the home page).
+  ``<!-- learnpath:topic-resources -->`` on ``topics/<topic-id>.md``,
+  ``<!-- learnpath:path-list -->`` anywhere (the home page), and
+  ``<!-- learnpath:runnable runnable/<module>.py -->``: that module's source,
+  included by pymdownx.snippets from the very file the tests run, with a link
+  to the file (published with the site) and the commands that run it.
 
 The HTML and Markdown come from ``learnpath.site.render``; this module only
 adapts MkDocs (files, nav, URLs) to it. Every failure is an ``Abort`` whose
@@ -21,6 +24,7 @@ from __future__ import annotations
 
 import logging
 import os
+import posixpath
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -37,10 +41,13 @@ from learnpath.site import render
 log = logging.getLogger("mkdocs.plugins.learnpath")
 
 CATALOG_FILE = "resources.yaml"
-MARKER = re.compile(r"^[ \t]*<!--[ \t]*learnpath:([A-Za-z0-9_-]*)[ \t]*-->[ \t]*$")
+MARKER = re.compile(r"^[ \t]*<!--[ \t]*learnpath:([A-Za-z0-9_-]*)(?:[ \t]+(\S+?))?[ \t]*-->[ \t]*$")
 _FENCE = re.compile(r"^[ \t]*(`{3,}|~{3,})")
 TOPIC_MARKER = "topic-resources"
 PATH_LIST_MARKER = "path-list"
+RUNNABLE_MARKER = "runnable"
+RUNNABLE_DIR = "runnable"
+_RUNNABLE_FILE = re.compile(r"runnable/[A-Za-z0-9_]+\.py")
 
 
 @dataclass
@@ -77,8 +84,13 @@ def _shown(config: MkDocsConfig, *parts: str) -> str:
 # --------------------------------------------------------------------------- #
 
 
+def project_root(config: MkDocsConfig) -> Path:
+    """The directory of mkdocs.yml: where resources.yaml and runnable/ live."""
+    return Path(config.config_file_path or "mkdocs.yml").resolve().parent
+
+
 def catalog_path(config: MkDocsConfig) -> Path:
-    return Path(config.config_file_path or "mkdocs.yml").resolve().parent / CATALOG_FILE
+    return project_root(config) / CATALOG_FILE
 
 
 def load(config: MkDocsConfig) -> _Build:
@@ -162,6 +174,14 @@ def _add_generated(files: Files, config: MkDocsConfig, src_uri: str, content: st
     files.append(File.generated(config, src_uri, content=content))
 
 
+def _publish_runnable(files: Files, config: MkDocsConfig) -> None:
+    """Copy runnable/*.py into the site, so a topic page can link to the file it shows."""
+    for source in sorted((project_root(config) / RUNNABLE_DIR).glob("*.py")):
+        src_uri = f"{RUNNABLE_DIR}/{source.name}"
+        if files.get_file_from_path(src_uri) is None:
+            files.append(File.generated(config, src_uri, abs_src_path=str(source)))
+
+
 def _check_topic_pages(files: Files, config: MkDocsConfig, index: render.SiteIndex) -> None:
     for topic in index.catalog.topics:
         src_uri = render.topic_page(topic.id)
@@ -188,6 +208,7 @@ def on_files(files: Files, *, config: MkDocsConfig) -> Files:
     for path_id in path_ids:
         _add_generated(files, config, render.path_page(path_id), f"# {path_id}\n")
     _add_generated(files, config, render.CATALOG_PAGE, "# Catalog\n")
+    _publish_runnable(files, config)
     _current = build
     return files
 
@@ -218,6 +239,7 @@ def linker(page: Page, files: Files, config: MkDocsConfig) -> render.Linker:
 class Marker:
     name: str
     line: int  # 1-based, as in the file
+    argument: str | None = None
 
 
 def find_markers(markdown: str) -> list[Marker]:
@@ -235,7 +257,7 @@ def find_markers(markdown: str) -> list[Marker]:
             continue
         match = MARKER.match(line)
         if match:
-            markers.append(Marker(match.group(1), number))
+            markers.append(Marker(match.group(1), number, match.group(2)))
     return markers
 
 
@@ -248,6 +270,14 @@ def _topic_of(page: Page) -> str | None:
 
 def _replacement(marker: Marker, page: Page, config: MkDocsConfig, build: _Build, link: render.Linker) -> str:
     where = f"{_shown(config, config.docs_dir, page.file.src_uri)}:{marker.line}"
+    if marker.name == RUNNABLE_MARKER:
+        return _runnable_block(marker, where, page, config)
+    if marker.name in (PATH_LIST_MARKER, TOPIC_MARKER) and marker.argument:
+        raise _fail(
+            where,
+            f"<!-- learnpath:{marker.name} --> takes no argument, but has {marker.argument!r}",
+            f"write the line as <!-- learnpath:{marker.name} -->",
+        )
     if marker.name == PATH_LIST_MARKER:
         return render.render_path_list(build.index, link)
     if marker.name == TOPIC_MARKER:
@@ -263,8 +293,32 @@ def _replacement(marker: Marker, page: Page, config: MkDocsConfig, build: _Build
     raise _fail(
         where,
         f"unknown marker <!-- learnpath:{marker.name} -->",
-        f"the markers are <!-- learnpath:{TOPIC_MARKER} --> (on a topic page) "
-        f"and <!-- learnpath:{PATH_LIST_MARKER} -->; fix the spelling or remove the line",
+        f"the markers are <!-- learnpath:{TOPIC_MARKER} --> (on a topic page), "
+        f"<!-- learnpath:{PATH_LIST_MARKER} --> and <!-- learnpath:{RUNNABLE_MARKER} runnable/<module>.py -->; "
+        "fix the spelling or remove the line",
+    )
+
+
+def _runnable_block(marker: Marker, where: str, page: Page, config: MkDocsConfig) -> str:
+    """The code block for ``<!-- learnpath:runnable runnable/x.py -->``, after checking the file exists."""
+    root = project_root(config)
+    wanted = marker.argument or ""
+    if not _RUNNABLE_FILE.fullmatch(wanted) or not (root / wanted).is_file():
+        modules = ", ".join(p.name for p in sorted((root / RUNNABLE_DIR).glob("*.py"))) or "none yet"
+        raise _fail(
+            where,
+            f"<!-- learnpath:{RUNNABLE_MARKER} {wanted} --> does not name a file in {RUNNABLE_DIR}/",
+            f"write <!-- learnpath:{RUNNABLE_MARKER} runnable/<module>.py --> with one of: {modules}",
+        )
+    source = (root / wanted).read_text(encoding="utf-8")
+    stem = Path(wanted).stem
+    test_file = f"tests/runnable/test_{stem}.py"
+    return render.render_runnable(
+        wanted,
+        # A docs-relative Markdown link, so MkDocs resolves and validates it.
+        href=posixpath.relpath(wanted, posixpath.dirname(page.file.src_uri) or "."),
+        module=f"{RUNNABLE_DIR}.{stem}" if '\nif __name__ == "__main__":' in source else None,
+        test_file=test_file if (root / test_file).is_file() else None,
     )
 
 

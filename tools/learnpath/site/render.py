@@ -450,3 +450,31 @@ def render_path_list(index: SiteIndex, link: Linker) -> str:
             "</article>",
         ]))
     return '\n<div class="lp-pathcards">\n' + "\n".join(cards) + "\n</div>\n"
+
+
+def render_runnable(file: str, *, href: str, module: str | None, test_file: str | None) -> str:
+    """A collapsed block showing ``file`` (a runnable module), a link to it and how to run it.
+
+    The source is not copied here: the block holds a pymdownx.snippets line,
+    so the page shows the very file the tests run, and a missing file fails
+    the build (``check_paths``). ``file`` is a checked ``runnable/<name>.py``
+    path, never catalog text.
+    """
+    commands = []
+    if module:
+        commands.append(f".venv/bin/python -m {module}")
+    if test_file:
+        commands.append(f".venv/bin/pytest {test_file}")
+    how = "From the repository root, run it with:" if module else "From the repository root, run its tests with:"
+    lines = [
+        f'??? example "The code: `{file}`"',
+        "",
+        "    ```python",
+        f'    --8<-- "{file}"',
+        "    ```",
+        "",
+        f"[`{file}`]({href}) is plain NumPy. {how}" if commands else f"[`{file}`]({href}) is plain NumPy.",
+    ]
+    if commands:
+        lines += ["", "```sh", *commands, "```"]
+    return "\n".join(lines) + "\n"
