@@ -72,8 +72,8 @@ def combine_masks(*masks: np.ndarray | None) -> np.ndarray | None:
 # ---------------------------------------------------------------------------
 
 
-def attention_weights(q: np.ndarray, k: np.ndarray, mask: np.ndarray | None = None) -> np.ndarray:
-    """softmax(Q K^T / sqrt(d_k)) with masked scores set to -inf (eq. 1).
+def masked_scores(q: np.ndarray, k: np.ndarray, mask: np.ndarray | None = None) -> np.ndarray:
+    """Q K^T / sqrt(d_k), with -inf where ``mask`` is False: the argument of the softmax in eq. 1.
 
     The 1/sqrt(d_k) factor keeps the dot products at unit variance for unit-
     variance inputs; without it the softmax saturates and its gradient vanishes.
@@ -85,7 +85,31 @@ def attention_weights(q: np.ndarray, k: np.ndarray, mask: np.ndarray | None = No
     if mask is not None:
         # Written into the scores in place: no second [T, T] float matrix.
         np.copyto(scores, -np.inf, where=~mask)
+    return scores
+
+
+def attention_weights(q: np.ndarray, k: np.ndarray, mask: np.ndarray | None = None) -> np.ndarray:
+    """softmax(Q K^T / sqrt(d_k)) row by row (eq. 1), softmax in place on the scores."""
+    scores = masked_scores(q, k, mask)  # [..., T_q, T_k]
     return softmax(scores, out=scores)
+
+
+def _attend(q: np.ndarray, k: np.ndarray, v: np.ndarray, mask: np.ndarray | None, out: np.ndarray) -> None:
+    """Eq. 1 for one block of queries, written into ``out``, with the softmax's division deferred.
+
+    softmax(S) V = (exp(S - max) V) / rowsum(exp(S - max)): dividing the
+    ``[T_q, d_v]`` result rather than the ``[T_q, T_k]`` weights saves a full
+    pass over the largest array. Everything else happens in place on the scores.
+    """
+    scores = masked_scores(q, k, mask)  # [..., T_q, T_k]
+    row_max = np.max(scores, axis=-1, keepdims=True)  # [..., T_q, T_k] -> [..., T_q, 1]
+    row_max[np.isneginf(row_max)] = 0  # a fully masked row: exp(-inf - 0) = 0, not NaN
+    scores -= row_max  # stability: the largest exponent is 0
+    np.exp(scores, out=scores)
+    np.matmul(scores, v, out=out)  # [..., T_q, T_k] @ [..., T_k, d_v] -> [..., T_q, d_v]
+    total = np.sum(scores, axis=-1, keepdims=True)  # [..., T_q, T_k] -> [..., T_q, 1]
+    total[total == 0] = 1  # a fully masked row gives 0 / 1 = 0, as PyTorch does
+    out /= total
 
 
 def scaled_dot_product_attention(
@@ -103,7 +127,8 @@ def scaled_dot_product_attention(
     ``[..., T_k, d_v]``; the result is ``[..., T_q, d_v]`` in the input dtype.
     ``mask`` (True = may attend) broadcasts to ``[..., T_q, T_k]``. With
     ``chunk_size`` the queries are processed ``chunk_size`` rows at a time, which
-    bounds the score matrix to ``[..., chunk_size, T_k]``. ``out`` may be any
+    bounds the score matrix to ``[..., chunk_size, T_k]``: each row's softmax
+    needs only its own scores, so the result is the same. ``out`` may be any
     array (or strided view) of the result's shape, e.g. a head-merging view.
     """
     if out is None:
@@ -113,8 +138,7 @@ def scaled_dot_product_attention(
     for start in range(0, t_q, step):
         rows = slice(start, start + step)
         chunk_mask = None if mask is None else _mask_rows(mask, rows)
-        weights = attention_weights(q[..., rows, :], k, chunk_mask)  # [..., c, T_k]
-        np.matmul(weights, v, out=out[..., rows, :])  # [..., c, T_k] @ [..., T_k, d_v] -> [..., c, d_v]
+        _attend(q[..., rows, :], k, v, chunk_mask, out[..., rows, :])
     return out
 
 

@@ -46,9 +46,11 @@ def normalize(x: np.ndarray, eps: float = 1e-5) -> tuple[np.ndarray, np.ndarray]
     check_float("x", x)
     mean = x.mean(axis=-1, keepdims=True)  # [..., d] -> [..., 1]
     centered = x - mean
-    var = np.mean(centered * centered, axis=-1, keepdims=True)  # [..., d] -> [..., 1]
+    # Sum of squares without a temporary [..., d] array of squares.
+    var = np.einsum("...i,...i->...", centered, centered)[..., None] / x.shape[-1]  # [..., d] -> [..., 1]
     inv_std = 1.0 / np.sqrt(var + eps)  # [..., 1]; Python float eps keeps the dtype
-    return centered * inv_std, inv_std
+    centered *= inv_std  # normalized in place
+    return centered, inv_std
 
 
 def layer_norm(x: np.ndarray, p: LayerNormParams, eps: float = 1e-5) -> np.ndarray:

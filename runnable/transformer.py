@@ -150,8 +150,12 @@ def init_transformer(cfg: TransformerConfig, rng: np.random.Generator, dtype=np.
 def residual(x: np.ndarray, sublayer, norm: LayerNormParams, norm_first: bool, eps: float) -> np.ndarray:
     """One wrapped sub-layer: LN(x + f(x)) (post-norm) or x + f(LN(x)) (pre-norm)."""
     if norm_first:
-        return x + sublayer(layer_norm(x, norm, eps))
-    return layer_norm(x + sublayer(x), norm, eps)
+        out = sublayer(layer_norm(x, norm, eps))
+        out += x  # in place: sub-layer outputs are fresh arrays
+        return out
+    out = sublayer(x)
+    out += x
+    return layer_norm(out, norm, eps)
 
 
 def encoder_layer(
