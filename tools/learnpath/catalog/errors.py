@@ -178,6 +178,8 @@ def _message(kind: str, error: dict[str, Any], value: Any, loc: Key,
                 _closest(value, allowed) or "use one of the values listed")
     if kind == "literal_error":
         return f"must be {ctx.get('expected')}, not {_shown(value)}", "this version of learnpath reads schema_version: 1"
+    if kind == "list_type" and value is None:
+        return _empty_list(loc, ctx)
     if kind in _EXPECTED:
         expected, hint = _EXPECTED[kind]
         return f"expected {expected}, got {describe_value(value)}", hint
@@ -224,7 +226,8 @@ def _empty_list(loc: Key, ctx: dict[str, Any]) -> tuple[str, str | None]:
     if name in ("topics", "resources", "paths") and len(loc) == 1:
         return f"the catalog has no {name}", f"add at least one entry under `{name}:`"
     minimum = ctx.get("min_length", 1)
-    return f"must list at least {minimum} item{'s' if minimum != 1 else ''}", None
+    return (f"is empty; list at least {minimum} item{'s' if minimum != 1 else ''}",
+            "write one `- item` per line, or [a, b] on one line")
 
 
 def _length_message(value: Any, ctx: dict[str, Any], word: str, key: str) -> tuple[str, str | None]:

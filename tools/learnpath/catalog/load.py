@@ -13,10 +13,12 @@ The file is only ever read; nothing here writes.
 
 from __future__ import annotations
 
+import bisect
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Union
 
 import yaml
 from yaml.events import (
@@ -35,9 +37,10 @@ from yaml.events import (
 from learnpath.catalog.problems import CatalogInvalid, CatalogUnreadable, Location, Problem
 from learnpath.catalog.schema import find_mojibake
 
-# A hand-curated catalog is a few hundred kilobytes; 5 MiB leaves room for
-# ten thousand resources while refusing a runaway or wrong file early.
-MAX_BYTES = 5 * 1024 * 1024
+# A hand-curated catalog is a few hundred kilobytes and a resource about
+# 600 bytes; 16 MiB leaves room for over 20,000 resources while refusing a
+# runaway or wrong file before reading it.
+MAX_BYTES = 16 * 1024 * 1024
 
 # Deep nesting has no use in a catalog and is how a hostile file exhausts
 # the stack of whatever walks the data next.
@@ -50,7 +53,6 @@ MAX_PROBLEMS_PER_KIND = 50
 Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 Key = tuple[Any, ...]  # a path into the data: ("resources", 3, "url")
-Pos = tuple[int, int]  # 1-based (line, column)
 
 _STR = "tag:yaml.org,2002:str"
 _SEQ = "tag:yaml.org,2002:seq"
@@ -62,16 +64,38 @@ _SCALAR_TAGS = frozenset(
 )
 
 
+# Where nodes are: a "shadow" of the data with the same shape. A scalar's
+# entry is its character offset in the text; a collection's entry is a
+# _Shadow. Offsets become line and column only when someone asks (bisect on
+# the line starts), so loading pays one int per node, not a tuple and a
+# path-tuple key.
+Entry = Union[int, "_Shadow"]
+
+
+class _Shadow:
+    """Offsets of a collection, its children and (for a mapping) its keys."""
+
+    __slots__ = ("offset", "children", "keys")
+
+    def __init__(self, offset: int, children: dict[Any, Entry] | list[Entry], keys: dict[Any, int] | None):
+        self.offset = offset
+        self.children = children
+        self.keys = keys
+
+
+# YAML 1.1 line breaks, as libyaml and PyYAML count lines.
+_LINE_BREAK = re.compile("\r\n|[\r\n\x85\u2028\u2029]")
+
+
 @dataclass
 class YamlDocument:
     """Plain data read from a YAML file, plus where each node came from."""
 
     path: Path
     data: Any
-    # path tuple -> (line, column) of the value node at that path
-    positions: dict[Key, Pos] = field(default_factory=dict)
-    # path tuple -> (line, column) of the mapping key that introduced it
-    key_positions: dict[Key, Pos] = field(default_factory=dict)
+    text: str = field(repr=False, default="")
+    shadow: Entry = field(repr=False, default=0)
+    _line_starts: list[int] | None = field(default=None, init=False, repr=False)
 
     def location(self, *keys: Any, key: bool = False) -> Location:
         """Location of the node at ``keys``, or of its nearest recorded ancestor.
@@ -79,17 +103,35 @@ class YamlDocument:
         With ``key=True`` the position of the mapping key is preferred (an
         unknown field is best shown at its name, not at its value).
         """
-        path = tuple(keys)
-        while True:
-            if key and path in self.key_positions:
-                line, column = self.key_positions[path]
-                return Location(str(self.path), line, column)
-            if path in self.positions:
-                line, column = self.positions[path]
-                return Location(str(self.path), line, column)
-            if not path:
-                return Location(str(self.path), 1, 1)
-            path = path[:-1]
+        return self.location_of_offset(self.offset(*keys, key=key))
+
+    def offset(self, *keys: Any, key: bool = False) -> int:
+        """Character offset of the node at ``keys`` (see ``location``)."""
+        entry = self.shadow
+        offset = entry if isinstance(entry, int) else entry.offset
+        last = len(keys) - 1
+        for depth, name in enumerate(keys):
+            if not isinstance(entry, _Shadow):
+                break
+            if key and depth == last and entry.keys is not None and name in entry.keys:
+                return entry.keys[name]
+            children = entry.children
+            if isinstance(children, dict):
+                if name not in children:
+                    break
+                entry = children[name]
+            elif isinstance(name, int) and 0 <= name < len(children):
+                entry = children[name]
+            else:
+                break
+            offset = entry if isinstance(entry, int) else entry.offset
+        return offset
+
+    def location_of_offset(self, offset: int) -> Location:
+        if self._line_starts is None:
+            self._line_starts = [0] + [m.end() for m in _LINE_BREAK.finditer(self.text)]
+        line = bisect.bisect_right(self._line_starts, offset)
+        return Location(str(self.path), line, offset - self._line_starts[line - 1] + 1)
 
 
 def load_yaml(path: str | os.PathLike[str], *, max_bytes: int = MAX_BYTES) -> YamlDocument:
@@ -102,12 +144,13 @@ def load_yaml(path: str | os.PathLike[str], *, max_bytes: int = MAX_BYTES) -> Ya
     file = Path(path)
     text = _read_text(file, max_bytes)
     problems = _mojibake_problems(file, text)
-    builder = _Builder(file)
-    builder.build(text)
+    document = YamlDocument(file, None, text)
+    builder = _Builder(document)
+    builder.build()
     problems += builder.problems
     if problems:
         raise CatalogInvalid(problems)
-    return YamlDocument(file, builder.root, builder.positions, builder.key_positions)
+    return document
 
 
 # --------------------------------------------------------------------------- #
@@ -125,7 +168,7 @@ def _read_text(file: Path, max_bytes: int) -> str:
             raise CatalogInvalid([Problem(
                 Location(str(file), 0, 0),
                 f"is {size:,} bytes, over the {max_bytes:,}-byte limit for a catalog",
-                hint="check that this is the right file; a catalog of 10,000 resources is about 4 MB",
+                hint="check that this is the right file; a catalog of 10,000 resources is about 6 MB",
             )])
         with file.open("rb") as handle:
             # Read at most one byte past the limit: the file may grow after stat().
@@ -152,7 +195,7 @@ def _read_text(file: Path, max_bytes: int) -> str:
     return text[1:] if text.startswith("\ufeff") else text
 
 
-def _line_col(raw: bytes, offset: int) -> Pos:
+def _line_col(raw: bytes, offset: int) -> tuple[int, int]:
     """1-based line and column (in characters) of byte ``offset``."""
     line_start = raw.rfind(b"\n", 0, offset) + 1
     prefix = raw[line_start:offset].decode("utf-8", errors="replace")
@@ -183,40 +226,35 @@ def _mojibake_problems(file: Path, text: str) -> list[Problem]:
 # --------------------------------------------------------------------------- #
 
 
-class _Frame:
-    """A collection under construction, and for a mapping the key awaiting its value."""
-
-    __slots__ = ("path", "value", "is_map", "key", "key_lines")
-
-    def __init__(self, path: Key, value: Any):
-        self.path = path
-        self.value = value
-        self.is_map = isinstance(value, dict)
-        self.key: Any = _NO_KEY
-        self.key_lines: dict[Any, int] = {}  # key -> line, for duplicate-key messages
-
-
 _NO_KEY = object()  # the mapping expects a key next
 _DISCARD = object()  # the value that follows belongs to a refused key: drop it
+_MISSING = object()
 
 _REFUSED_HINT = ("anchors and aliases are refused (they can expand into huge documents); "
                  "write the value out in full")
 _TAG_HINT = "remove the tag; plain YAML values are enough for a catalog"
 
+# A frame is a list, for speed: [value, children offsets, key offsets (None
+# for a sequence), the key awaiting its value].
+_VALUE, _CHILDREN, _KEYS, _PENDING = range(4)
+
 
 class _Builder:
-    """Turns a YAML event stream into values, positions and problems."""
+    """Turns a YAML event stream into values, offsets and problems.
 
-    def __init__(self, file: Path):
-        self.file = str(file)
-        self.root: Any = None
-        self.positions: dict[Key, Pos] = {}
-        self.key_positions: dict[Key, Pos] = {}
+    This loop runs once per event (about 45 per resource), so it is written
+    for speed: locals instead of attributes, frames as lists, and each
+    distinct plain scalar resolved once.
+    """
+
+    def __init__(self, document: YamlDocument):
+        self.document = document
         self.problems: list[Problem] = []
         self._counts: dict[str, int] = {}
         self._resolve = yaml.resolver.Resolver().resolve
         self._constructor = yaml.constructor.SafeConstructor()
         self._documents = 0
+        self._aliases: set[str] = set()
 
     def problem(self, kind: str, mark: Any, message: str, hint: str | None = None) -> None:
         count = self._counts.get(kind, 0)
@@ -226,22 +264,22 @@ class _Builder:
 
     def _loc(self, mark: Any) -> Location:
         if mark is None:
-            return Location(self.file, 1, 1)
-        return Location(self.file, mark.line + 1, mark.column + 1)
+            return Location(str(self.document.path), 1, 1)
+        return Location(str(self.document.path), mark.line + 1, mark.column + 1)
 
-    def build(self, text: str) -> None:
-        loader = Loader(text)
+    def build(self) -> None:
+        loader = Loader(self.document.text)
         try:
             self._consume(loader)
         except yaml.MarkedYAMLError as exc:
             self.problems.append(self._syntax_problem(exc))
         except yaml.YAMLError as exc:  # e.g. a reader error without a mark
-            self.problems.append(Problem(Location(self.file, 1, 1), f"invalid YAML: {exc}"))
+            self.problems.append(Problem(Location(str(self.document.path), 1, 1), f"invalid YAML: {exc}"))
         finally:
             loader.dispose()
         if not self.problems and self._documents == 0:
             self.problems.append(Problem(
-                Location(self.file, 1, 1), "the file is empty; a catalog is a YAML mapping",
+                Location(str(self.document.path), 1, 1), "the file is empty; a catalog is a YAML mapping",
                 hint="start from an example: schema_version: 1, then topics, resources and paths",
             ))
 
@@ -259,23 +297,45 @@ class _Builder:
                  "quote a value that contains ': ' or ' #' or starts with a special character",
         )
 
-    def _consume(self, loader: Any) -> None:
-        stack: list[_Frame] = []
-        skip = 0  # >0 while inside a subtree nested too deeply: events are dropped
-        while loader.check_event():
-            event = loader.get_event()
-            cls = type(event)
+    def _consume(self, loader: Any) -> None:  # noqa: C901 - one flat loop is the fast form
+        get_event = loader.get_event
+        resolved: dict[str, Any] = {}  # plain scalar text -> its value (all immutable)
+        construct = self._scalar
+        stack: list[list[Any]] = []
+        frame: list[Any] = [None, None, None, None]  # a sentinel until the first collection
+        skip = 0  # >0 inside a subtree nested too deeply: its events are dropped
+        while (event := get_event()) is not None:
+            cls = event.__class__
             if cls is ScalarEvent:
                 if skip:
                     continue
                 if event.anchor is not None:
-                    self.problem("anchor", event.start_mark, f"anchor '&{event.anchor}' is not allowed",
-                                 hint=_REFUSED_HINT)
-                if stack and stack[-1].key is _NO_KEY and stack[-1].is_map:
-                    # Keys stay text as written: `yes:` or `1:` is a misspelt field, not a bool.
-                    self._take_key(stack[-1], event.value, event.start_mark, True)
+                    self._anchor(event)
+                keys = frame[_KEYS]
+                if keys is not None:
+                    key = frame[_PENDING]
+                    if key is _NO_KEY:
+                        # Keys stay text as written: `yes:` or `1:` is a misspelt field, not a bool.
+                        text = event.value
+                        if text in keys:
+                            self._duplicate_key(frame, text, event)
+                        else:
+                            keys[text] = event.start_mark.index
+                            frame[_PENDING] = text
+                        continue
+                if event.implicit[0] and event.tag is None:
+                    value = resolved.get(event.value, _MISSING)
+                    if value is _MISSING:
+                        value = resolved[event.value] = construct(event)
                 else:
-                    self._node(stack, self._scalar(event), event.start_mark, True)
+                    value = construct(event)
+                if keys is not None:  # the value of a mapping entry: the common case, inlined
+                    frame[_PENDING] = _NO_KEY
+                    if key is not _DISCARD:
+                        frame[_VALUE][key] = value
+                        frame[_CHILDREN][key] = event.start_mark.index
+                else:
+                    self._put(frame, value, event.start_mark.index)
             elif cls is MappingStartEvent or cls is SequenceStartEvent:
                 if skip or len(stack) >= MAX_DEPTH:
                     if not skip:
@@ -284,79 +344,69 @@ class _Builder:
                     skip += 1
                     continue
                 if event.anchor is not None:
-                    self.problem("anchor", event.start_mark, f"anchor '&{event.anchor}' is not allowed",
-                                 hint=_REFUSED_HINT)
+                    self._anchor(event)
                 is_map = cls is MappingStartEvent
-                tag = event.tag
-                if tag is not None and tag != "!" and tag != (_MAP if is_map else _SEQ):
-                    self.problem("tag", event.start_mark, f"the tag '{tag}' is not allowed", hint=_TAG_HINT)
-                value: Any = {} if is_map else []
-                path = self._node(stack, value, event.start_mark, False)
-                stack.append(_Frame(path, value))
+                if event.tag is not None and event.tag != "!" and event.tag != (_MAP if is_map else _SEQ):
+                    self.problem("tag", event.start_mark, f"the tag '{event.tag}' is not allowed", hint=_TAG_HINT)
+                value = {} if is_map else []
+                shadow = _Shadow(event.start_mark.index, {} if is_map else [], {} if is_map else None)
+                if frame[_KEYS] is not None and frame[_PENDING] is _NO_KEY:
+                    self.problem("key", event.start_mark, "a mapping key must be a plain word, not a list or mapping",
+                                 hint="use a simple word as the key")
+                    frame[_PENDING] = _DISCARD  # this collection and its value are dropped
+                else:
+                    self._put(frame, value, shadow)
+                frame = [value, shadow.children, shadow.keys, _NO_KEY]
+                stack.append(frame)
             elif cls is MappingEndEvent or cls is SequenceEndEvent:
                 if skip:
                     skip -= 1
-                else:
-                    stack.pop()
+                    continue
+                stack.pop()
+                frame = stack[-1] if stack else [None, None, None, None]
             elif cls is AliasEvent:
                 if skip:
                     continue
-                self.problem("alias", event.start_mark, f"alias '*{event.anchor}' is not allowed",
-                             hint=_REFUSED_HINT)
-                self._node(stack, None, event.start_mark, True)
+                if event.anchor not in self._aliases:  # one report per name, not per use
+                    self._aliases.add(event.anchor)
+                    self.problem("alias", event.start_mark, f"alias '*{event.anchor}' is not allowed",
+                                 hint=_REFUSED_HINT)
+                if frame[_KEYS] is not None and frame[_PENDING] is _NO_KEY:
+                    frame[_PENDING] = _DISCARD
+                else:
+                    self._put(frame, None, event.start_mark.index)
             elif cls is DocumentStartEvent:
                 self._documents += 1
                 if self._documents == 2:
                     self.problem("document", event.start_mark, "a second YAML document is not allowed",
                                  hint="a catalog is one document; remove the '---' line and merge the parts")
 
-    def _node(self, stack: list[_Frame], value: Any, mark: Any, scalar: bool) -> Key:
-        """Put a node where it belongs and record its position; return its path.
-
-        A node read while its mapping expects a key becomes that key.
-        """
-        pos = (mark.line + 1, mark.column + 1)
-        if not stack:
-            if self._documents > 1:  # already reported; keep the first document
-                return ("<extra document>",)
-            self.root = value
-            self.positions[()] = pos
-            return ()
-        parent = stack[-1]
-        if parent.is_map:
-            key = parent.key
-            if key is _NO_KEY:  # a list, mapping or alias used as a key
-                self._take_key(parent, value, mark, scalar)
-                return parent.path + ("<key>",)
-            parent.key = _NO_KEY
-            if key is _DISCARD:
-                return parent.path + ("<discarded>",)
-            path = parent.path + (key,)
-            parent.value[key] = value
-        else:
-            path = parent.path + (len(parent.value),)
-            parent.value.append(value)
-        self.positions[path] = pos
-        return path
-
-    def _take_key(self, parent: _Frame, key: Any, mark: Any, scalar: bool) -> None:
-        if not scalar or not isinstance(key, str):
-            if not scalar:
-                self.problem("key", mark, "a mapping key must be a plain word, not a list or mapping",
-                             hint="use a simple word as the key")
-            parent.key = _DISCARD
+    def _put(self, frame: list[Any], value: Any, entry: Entry) -> None:
+        """Attach a value (and its offset entry) to the collection being read."""
+        if frame[_VALUE] is None:  # the top level
+            if self._documents <= 1:  # a later document was reported; keep the first
+                self.document.data = value
+                self.document.shadow = entry
             return
-        pos = (mark.line + 1, mark.column + 1)
-        first = parent.key_lines.get(key)
-        if first is not None:
-            self.problem("duplicate", mark,
-                         f"duplicate key '{key}' (first on line {first}, again on line {pos[0]})",
-                         hint="YAML would silently keep only the last value; remove or merge one of them")
-            parent.key = _DISCARD  # keep the first value and its positions
+        if frame[_KEYS] is None:
+            frame[_VALUE].append(value)
+            frame[_CHILDREN].append(entry)
             return
-        parent.key_lines[key] = pos[0]
-        parent.key = key
-        self.key_positions[parent.path + (key,)] = pos
+        key = frame[_PENDING]
+        frame[_PENDING] = _NO_KEY
+        if key is not _DISCARD:
+            frame[_VALUE][key] = value
+            frame[_CHILDREN][key] = entry
+
+    def _duplicate_key(self, frame: list[Any], key: str, event: Any) -> None:
+        first = self.document.location_of_offset(frame[_KEYS][key]).line
+        self.problem("duplicate", event.start_mark,
+                     f"duplicate key '{key}' (first on line {first}, again on line {event.start_mark.line + 1})",
+                     hint="YAML would silently keep only the last value; remove or merge one of them")
+        frame[_PENDING] = _DISCARD  # keep the first value and its offsets
+
+    def _anchor(self, event: Any) -> None:
+        self.problem("anchor", event.start_mark, f"anchor '&{event.anchor}' is not allowed", hint=_REFUSED_HINT)
 
     def _scalar(self, event: Any) -> Any:
         """Construct a scalar the way PyYAML's SafeLoader would."""
@@ -374,8 +424,7 @@ class _Builder:
         node = yaml.ScalarNode(tag, value, event.start_mark, event.end_mark, event.style)
         try:
             return self._constructor.yaml_constructors[tag](self._constructor, node)
-        except (ValueError, TypeError, OverflowError, yaml.YAMLError) as exc:
-            kind = tag.rsplit(":", 1)[-1]
-            self.problem("scalar", event.start_mark, f"{value!r} cannot be read as a {kind}: {exc}",
-                         hint="quote it to keep it as text, or correct it")
+        except (ValueError, TypeError, OverflowError, yaml.YAMLError):
+            # Looks like a date or number but is not one (2026-13-01): keep the
+            # text and let the schema say what the field expects.
             return value

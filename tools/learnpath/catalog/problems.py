@@ -43,11 +43,10 @@ class Problem:
         head = str(self.location) + ":"
         if self.severity is Severity.warning:
             head += " warning:"
-        if self.where:
-            head += f" {self.where}"
-        if self.field:
-            head += f" field '{self.field}'"
-        text = f"{head}: {self.message}"
+        label = " ".join(filter(None, [self.where, f"field '{self.field}'" if self.field else ""]))
+        if label:
+            head += f" {label}:"
+        text = f"{head} {self.message}"
         if self.hint:
             text += f"\n    hint: {self.hint}"
         return text

@@ -50,8 +50,11 @@ def find_mojibake(text: str) -> re.Match[str] | None:
     return _MOJIBAKE.search(text)
 
 
+_WHITE_SPACE = re.compile(r"\s")
+
+
 def _web_url(value: str) -> str:
-    if any(ch.isspace() for ch in value):
+    if _WHITE_SPACE.search(value):
         raise ValueError("contains white space; percent-encode it (%20) or remove it")
     parts = urlsplit(value)
     if parts.scheme not in ("http", "https"):
@@ -138,12 +141,16 @@ class Strict(BaseModel):
 
 
 class Topic(Strict):
+    """A concept the site explains on its own page (/topics/<id>/)."""
+
     id: Slug = Field(description="Topic id, used in URLs (/topics/<id>/) and by resources' `topics`.")
     title: Text = Field(description="The topic's name as shown on the site.")
     summary: Prose = Field(description="What the concept is, in one to three sentences.")
 
 
 class Resource(Strict):
+    """One curated learning resource: an article, video, paper, course, ..."""
+
     id: Slug = Field(
         description="Permanent id; readers' progress is keyed on it, so never rename one."
     )
@@ -175,12 +182,16 @@ class Resource(Strict):
 
 
 class Step(Strict):
+    """One resource at one point of a path, with why it is there."""
+
     resource: Slug = Field(description="Id of the resource to work through at this step.")
     why: Prose | None = Field(default=None, description="Why this resource is on the path at this point.")
     optional: bool = Field(default=False, strict=True, description="True when the step can be skipped without losing the thread.")
 
 
 class Stage(Strict):
+    """A group of steps with one goal; a path is a sequence of stages."""
+
     id: Slug = Field(description="Stage id, unique within its path; used as the page anchor.")
     title: Text = Field(description="The stage's heading.")
     goal: Prose = Field(description="What the reader can do after finishing the stage.")
@@ -188,6 +199,8 @@ class Stage(Strict):
 
 
 class LearningPath(Strict):
+    """An ordered route through the catalog, from a starting point to a goal."""
+
     id: Slug = Field(description="Path id, used in its URL (/paths/<id>/).")
     title: Text = Field(description="The path's name.")
     summary: Prose = Field(description="Who the path is for and where it leads.")
@@ -195,6 +208,8 @@ class LearningPath(Strict):
 
 
 class Catalog(Strict):
+    """The whole of resources.yaml."""
+
     schema_version: Literal[1] = Field(description="Version of this schema; 1 for now.")
     topics: list[Topic] = Field(min_length=1, description="The concept taxonomy.")
     resources: list[Resource] = Field(min_length=1, description="Every curated resource.")
@@ -225,3 +240,26 @@ class Catalog(Strict):
     @cached_property
     def _topics_by_id(self) -> dict[str, Topic]:
         return {t.id: t for t in self.topics}
+
+
+JSON_SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
+
+
+def json_schema() -> dict[str, object]:
+    """The catalog's JSON Schema, as committed in ``schema/resources.schema.json``.
+
+    Editors use it (through the ``yaml-language-server`` comment on line 1 of
+    ``resources.yaml``) to complete and check fields while typing.
+    """
+    generated = Catalog.model_json_schema()
+    return {
+        "$schema": JSON_SCHEMA_DIALECT,
+        "title": "Learn Transformers catalog (resources.yaml)",
+        "description": (
+            "Topics, learning resources and learning paths of the Learn Transformers site. "
+            "Generated from the Pydantic models by `learnpath schema`; do not edit by hand. "
+            "Cross-references (unique ids and URLs, known ids, no prerequisite cycles) are "
+            "checked by `learnpath validate`, not by this schema."
+        ),
+        **{key: value for key, value in generated.items() if key not in ("title", "description")},
+    }

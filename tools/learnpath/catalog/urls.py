@@ -44,26 +44,46 @@ def normalize_url(url: str) -> str:
     """
     text = url.strip()
     try:
-        parts = urlsplit(text)
-        port = parts.port
+        scheme, netloc, path, query, fragment = urlsplit(text)
+        host, port = _host_port(netloc)
     except ValueError:  # e.g. "http://[::1" or a port that is not a number
         return text.lower()
-    scheme = parts.scheme.lower()
-    if scheme not in _DEFAULT_PORTS or not parts.hostname:
+    scheme = scheme.lower()
+    if scheme not in _DEFAULT_PORTS or not host:
         return text.lower()
-    host = parts.hostname.lower().rstrip(".")
     if host.startswith("www."):
         host = host[4:]
-    netloc = host if port in (None, _DEFAULT_PORTS[scheme], 80, 443) else f"{host}:{port}"
-    path = _normalize_path(parts.path)
-    query = _clean_query(parts.query)
-    fragment = "" if _trivial_fragment(parts.fragment) else parts.fragment
+    # http and https of one page are one resource: compare as https, so
+    # either default port means no port.
+    netloc = host if port in (None, 80, 443) else f"{host}:{port}"
+    path = _normalize_path(path)
+    pairs = _clean_query(query) if query else []
+    if fragment and _trivial_fragment(fragment):
+        fragment = ""
 
-    special = _youtube(host, path, query) or _arxiv(host, path)
+    special = _youtube(host, path, pairs) or _arxiv(host, path)
     if special is not None:
         return special
-    # http and https of one page are one resource: compare as https.
-    return urlunsplit(("https", netloc, path, urlencode(query), fragment))
+    return urlunsplit(("https", netloc, path, urlencode(pairs) if pairs else "", fragment))
+
+
+def _host_port(netloc: str) -> tuple[str, int | None]:
+    """Lower-cased host and port of ``user:pw@host:port`` (ValueError if malformed)."""
+    hostport = netloc.rpartition("@")[2]
+    if hostport.startswith("["):  # IPv6 literal
+        end = hostport.find("]")
+        if end < 0:
+            raise ValueError("unterminated IPv6 address")
+        host, rest = hostport[: end + 1], hostport[end + 1:]
+        port_text = rest[1:] if rest.startswith(":") else ""
+    else:
+        host, _, port_text = hostport.partition(":")
+    port = None
+    if port_text:
+        if not port_text.isdigit() or int(port_text) > 65535:
+            raise ValueError(f"bad port {port_text!r}")
+        port = int(port_text)
+    return host.lower().rstrip("."), port
 
 
 def same_url(a: str, b: str) -> bool:
@@ -71,13 +91,17 @@ def same_url(a: str, b: str) -> bool:
     return normalize_url(a) == normalize_url(b)
 
 
+_PLAIN_PATH = re.compile(r"^[A-Za-z0-9/:@!$&'()*+,;=~._-]*$")
+
+
 def _normalize_path(path: str) -> str:
-    # Decode then re-encode so "%7E" and "~" compare equal; keep "/" and
-    # already-meaningful characters as they are.
-    path = quote(unquote(path), safe="/:@!$&'()*+,;=~-._")
-    path = re.sub(r"/{2,}", "/", path)
-    if path.endswith("/"):
-        path = path.rstrip("/")
+    # Decode then re-encode so "%7E" and "~" compare equal. Most paths are
+    # already plain ASCII: skip the round trip for them.
+    if not _PLAIN_PATH.match(path):
+        path = quote(unquote(path), safe="/:@!$&'()*+,;=~-._")
+    if "//" in path:
+        path = re.sub(r"/{2,}", "/", path)
+    path = path.rstrip("/")
     for index in ("/index.html", "/index.htm"):
         if path.endswith(index):
             path = path[: -len(index)]
