@@ -34,7 +34,8 @@ Endpoints (any host):
     /big-page?kb=N             200 HTML of N KB whose only anchor is at the very end
 
 Other listeners: `refused_url` (a closed port), `garbage_url` (a raw socket
-that answers with bytes that are not HTTP), `tls_url` (HTTPS with a
+that answers with bytes that are not HTTP), `slow_headers_url` (a status line,
+then one header byte every 0.2 s), `tls_url` (HTTPS with a
 certificate signed by a CA generated per server; `ca_file` trusts it).
 """
 
@@ -432,6 +433,7 @@ class LinkServer:
         self.tls_server: _HostServer | None = None
         self.ca_file: str | None = None
         self._garbage: socket.socket | None = None
+        self._slow_headers: socket.socket | None = None
         self.refused_port: int | None = None
 
     # -- lifecycle ---------------------------------------------------------------------
@@ -458,8 +460,9 @@ class LinkServer:
         for srv in self.servers + ([self.tls_server] if self.tls_server else []):
             srv.shutdown()
             srv.server_close()
-        if self._garbage is not None:
-            self._garbage.close()
+        for sock in (self._garbage, self._slow_headers):
+            if sock is not None:
+                sock.close()
         for thread in self._threads:
             thread.join(timeout=5)
         if self._tmp:
@@ -517,12 +520,15 @@ class LinkServer:
     # -- special listeners ---------------------------------------------------------------------
 
     def _start_garbage(self) -> None:
-        """A TCP listener that answers any request with bytes that are not HTTP."""
+        self._garbage = self._raw_listener(_answer_garbage)
+        self._slow_headers = self._raw_listener(self._drip_headers)
+
+    def _raw_listener(self, answer) -> socket.socket:
+        """A TCP listener on the first address that lets ``answer(conn)`` reply to each client."""
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         sock.bind((self.addresses[0], 0))
         sock.listen(16)
         sock.settimeout(0.1)
-        self._garbage = sock
 
         def serve():
             while not self.stopping.is_set():
@@ -530,17 +536,34 @@ class LinkServer:
                     conn, _ = sock.accept()
                 except (socket.timeout, OSError):
                     continue
-                with conn:
-                    conn.settimeout(2)
-                    try:
-                        conn.recv(4096)
-                        conn.sendall(b"\x00\x01\x02SSH-2.0-not-a-web-server\r\n\xff\xfe garbage\r\n\r\n")
-                    except OSError:
-                        pass
+                threading.Thread(target=self._answer, args=(conn, answer), daemon=True).start()
 
         thread = threading.Thread(target=serve, daemon=True)
         thread.start()
         self._threads.append(thread)
+        return sock
+
+    @staticmethod
+    def _answer(conn: socket.socket, answer) -> None:
+        with conn:
+            conn.settimeout(2)
+            try:
+                conn.recv(4096)
+                answer(conn)
+            except OSError:
+                pass  # the client left
+
+    def _drip_headers(self, conn: socket.socket) -> None:
+        """A status line, then header bytes one at a time: a read timeout never trips."""
+        conn.sendall(b"HTTP/1.1 200 OK\r\n")
+        end = time.monotonic() + MAX_HANG
+        while time.monotonic() < end and not self.stopping.wait(0.2):
+            conn.sendall(b"X")
+
+    @property
+    def slow_headers_url(self) -> str:
+        address, port = self._slow_headers.getsockname()[:2]
+        return f"http://{address}:{port}/"
 
     def _start_tls(self) -> None:
         self._tmp = tempfile.mkdtemp(prefix="linkcheck-tls-")
@@ -554,6 +577,10 @@ class LinkServer:
         srv.socket = context.wrap_socket(srv.socket, server_side=True, do_handshake_on_connect=False)
         self.tls_server = srv
         self._serve(srv)
+
+
+def _answer_garbage(conn: socket.socket) -> None:
+    conn.sendall(b"\x00\x01\x02SSH-2.0-not-a-web-server\r\n\xff\xfe garbage\r\n\r\n")
 
 
 def _closed_port(address: str) -> int:

@@ -120,3 +120,15 @@ def test_tls_is_verified_against_the_given_ca_bundle(link_server: LinkServer) ->
 def test_bad_options_are_refused_with_the_field_named(field: str, value) -> None:
     with pytest.raises(ValueError, match=field):
         FetchOptions(**{field: value})
+
+
+def test_the_connection_goes_to_the_vetted_address_not_a_fresh_dns_answer() -> None:
+    # The resolver says 127.0.0.2 (allowed here); the system would say 127.0.0.1 for
+    # "localhost". Connecting anywhere but the vetted address would reach the wrong server.
+    with LinkServer(["127.0.0.1", "127.0.0.2"]) as srv:
+        port = srv.servers[1].server_address[1]
+        policy = AddressPolicy(allowed_networks=("127.0.0.2/32",), resolver=fake_resolver({"localhost": ["127.0.0.2"]}))
+        checker = Checker(quick_options(allow_private=False), detectors=[], policy=policy)
+        (result,) = checker.check([f"http://localhost:{port}/ok"])
+        assert result.verdict is Verdict.ok, result
+        assert srv.counters(1).requests == 1 and srv.counters(0).requests == 0

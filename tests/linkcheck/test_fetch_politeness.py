@@ -159,3 +159,12 @@ def test_the_run_deadline_ends_the_run_and_reports_the_rest_as_transient() -> No
             verdicts[srv.url("/ok")] is Verdict.transient
         assert all(verdicts[u] is Verdict.transient for u in urls[:4])
         assert any("run's deadline" in r.explanation for r in results)
+
+
+def test_headers_dripped_slower_than_the_deadline_are_cut_at_the_deadline() -> None:
+    # Each byte arrives well within the read timeout, so only the wall-clock deadline can end this.
+    with LinkServer(ADDRESSES[:1]) as srv:
+        start = time.monotonic()
+        (result,), checker = check([srv.slow_headers_url], read_timeout=5, url_deadline=1.0)
+        assert result.verdict is Verdict.transient and "deadline" in result.explanation
+        assert time.monotonic() - start < 3.5 and checker.stats.deadline_kills == 1

@@ -46,6 +46,7 @@ from urllib.parse import urldefrag, urljoin, urlsplit
 
 import requests
 import urllib3
+import urllib3.connection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
 from learnpath import PROJECT_URL, __version__
@@ -192,7 +193,38 @@ def _shutdown(conn) -> None:
 _current = threading.local()
 
 
+class _PinnedConnectionMixin:
+    """Connect to the addresses the policy vetted, not to a fresh DNS answer."""
+
+    def _new_conn(self):
+        pinned = getattr(_current, "pinned", None)
+        if not pinned or pinned[0] != self._dns_host.lower():
+            return super()._new_conn()
+        name, last_error = self._dns_host, None
+        try:
+            for address in pinned[1]:
+                self._dns_host = address  # only the TCP connect uses this; TLS still verifies `host`
+                try:
+                    return super()._new_conn()
+                except urllib3.exceptions.NewConnectionError as err:
+                    last_error = err
+        finally:
+            self._dns_host = name
+        assert last_error is not None
+        raise last_error
+
+
+class _PinnedHTTPConnection(_PinnedConnectionMixin, urllib3.connection.HTTPConnection):
+    pass
+
+
+class _PinnedHTTPSConnection(_PinnedConnectionMixin, urllib3.connection.HTTPSConnection):
+    pass
+
+
 class _TrackedHTTPPool(HTTPConnectionPool):
+    ConnectionCls = _PinnedHTTPConnection
+
     def _get_conn(self, timeout=None):
         conn = super()._get_conn(timeout)
         tracker = getattr(_current, "tracker", None)
@@ -202,6 +234,8 @@ class _TrackedHTTPPool(HTTPConnectionPool):
 
 
 class _TrackedHTTPSPool(HTTPSConnectionPool):
+    ConnectionCls = _PinnedHTTPSConnection
+
     def _get_conn(self, timeout=None):
         conn = super()._get_conn(timeout)
         tracker = getattr(_current, "tracker", None)
@@ -416,8 +450,9 @@ class Checker:
                     finished.clear()
                     if not done_now:
                         # Sleep until a worker reports, a delay ends or the run's deadline.
-                        until = min(wake, run_end)
-                        self._cond.wait(timeout=None if until == float("inf") else max(0.0, until - now))
+                        # Capped so a stop() from a signal handler is seen promptly.
+                        until = min(wake, run_end, now + 0.5)
+                        self._cond.wait(timeout=max(0.0, until - now))
                         continue
                 # Callbacks run outside the lock so a slow progress bar never stalls workers.
                 for job, outcome in done_now:
@@ -571,7 +606,8 @@ class Checker:
                 self._cond.wait(timeout=max(0.0, end - time.monotonic()))
 
     def _count_kill(self) -> None:
-        self.stats.deadline_kills += 1
+        with self._cond:
+            self.stats.deadline_kills += 1
 
     def _close_sessions(self) -> None:
         for host in self._hosts.values():
@@ -606,7 +642,7 @@ class Checker:
         if now >= job.deadline:
             return self._timed_out(job, "its deadline passed")
         try:
-            self.policy.check(job.current)
+            parts, addresses = self.policy.check_resolved(job.current)
         except UrlRefused as err:
             hop = f" (reached by redirect from {job.hops[-1][1]})" if job.hops else ""
             return _Done(Verdict.invalid, f"refused before fetching {job.current}{hop}: {err}")
@@ -616,6 +652,7 @@ class Checker:
         job.attempts += 1
         tracker = _Tracker(job.deadline)
         _current.tracker = tracker
+        _current.pinned = ((parts.hostname or "").lower(), addresses) if addresses else None
         assert self._watchdog is not None
         self._watchdog.watch(tracker)
         remaining = max(0.05, job.deadline - now)
@@ -638,10 +675,15 @@ class Checker:
                 _dispose(response, tracker)
             tracker.finish()
             _current.tracker = None
+            _current.pinned = None
 
     # -- judging responses ----------------------------------------------------------------
 
     def _judge(self, job: _Job, response: requests.Response, tracker: _Tracker) -> _Done | _Again:
+        if tracker.expired:
+            # Cut mid-headers, http.client may still build a "response" from the
+            # fragment it had; nothing in it can be trusted.
+            return self._timed_out(job, "the URL's deadline passed while the server was answering")
         status = response.status_code
         job.status = status
         job.final_url = job.current
@@ -722,6 +764,9 @@ class Checker:
     def _judge_probe(self, job: _Job, response: requests.Response, tracker: _Tracker) -> _Done:
         """The oEmbed-style second opinion; any answer but a clear "gone" keeps the page's verdict."""
         assert job.probing is not None and job.page_result is not None and job.probing.judge_probe
+        if tracker.expired:
+            job.current = job.final_url or job.base
+            return _Done(*job.page_result)
         text = self._read_text(response, tracker, _SNIFF_BYTES) if response.status_code < 300 else ""
         reason = job.probing.judge_probe(response.status_code, text)
         page_url = job.final_url or job.base
@@ -788,7 +833,8 @@ class Checker:
         if now + wait >= job.deadline:
             return _Done(Verdict.transient, f"{what}; no time left to retry before the URL's deadline",
                          Verdict.transient.default_suggestion)
-        self.stats.retries += 1
+        with self._cond:
+            self.stats.retries += 1
         if job.method == "HEAD":
             job.method = "GET"
         return _Again(at=now + wait)
@@ -837,7 +883,8 @@ class Checker:
                          Verdict.transient.default_suggestion)
         if time.monotonic() + wait >= job.deadline:
             return _Done(Verdict.transient, f"{what}; no time left to retry", Verdict.transient.default_suggestion)
-        self.stats.retries += 1
+        with self._cond:
+            self.stats.retries += 1
         return _Again(at=time.monotonic() + wait)
 
     def _timed_out(self, job: _Job, detail: str) -> _Done:

@@ -95,9 +95,18 @@ class AddressPolicy:
 
     def check(self, url: str) -> SplitResult:
         """Raise `UrlRefused` or `HostUnresolvable` unless ``url`` may be fetched."""
+        return self.check_resolved(url)[0]
+
+    def check_resolved(self, url: str) -> tuple[SplitResult, list[str]]:
+        """As `check`, also returning the vetted addresses (empty when not resolved).
+
+        The caller connects to exactly these addresses, so a DNS answer that
+        changes between the check and the connection (rebinding) cannot slip
+        a private address in.
+        """
         parts = self.check_syntax(url)
         if self.allow_private:
-            return parts
+            return parts, []
         host = parts.hostname or ""
         port = parts.port or (443 if parts.scheme.lower() == "https" else 80)
         try:
@@ -113,7 +122,7 @@ class AddressPolicy:
                     f"{host} resolves to {address}, a {_describe(address)} address; "
                     "only public addresses are checked (--allow-private lifts this)"
                 )
-        return parts
+        return parts, list(addresses)
 
     def _allowed(self, address: IPAddress) -> bool:
         return any(address in net for net in self._networks if net.version == address.version)
