@@ -105,3 +105,11 @@ def test_topic_pages_show_the_runnable_files_the_tests_run(real_site: Path) -> N
             assert (real_site / file).read_text(encoding="utf-8") == source
             shown += 1
     assert shown >= 9
+
+
+def test_contributing_page_is_the_repository_guide(real_site: Path) -> None:
+    guide = (REPO / "CONTRIBUTING.md").read_text(encoding="utf-8")
+    heading = next(line[2:] for line in guide.splitlines() if line.startswith("# "))
+    html = page(real_site, "contributing")
+    assert re.search(rf"<h1[^>]*>{re.escape(heading)}", html)
+    assert (real_site / "resources.yaml").read_bytes() == (REPO / "resources.yaml").read_bytes()

@@ -7,6 +7,7 @@ Registered in ``mkdocs.yml`` as ``hooks: [tools/learnpath/site/hook.py]``. It
   own report when the catalog is invalid;
 * adds the generated pages: ``paths/<path-id>.md`` for each path and
   ``catalog.md``, and checks that the nav lists exactly the catalog's paths;
+  publishes ``resources.yaml`` and ``runnable/*.py`` as plain files;
 * replaces the markers in hand-written pages:
   ``<!-- learnpath:topic-resources -->`` on ``topics/<topic-id>.md``,
   ``<!-- learnpath:path-list -->`` anywhere (the home page), and
@@ -174,10 +175,15 @@ def _add_generated(files: Files, config: MkDocsConfig, src_uri: str, content: st
     files.append(File.generated(config, src_uri, content=content))
 
 
-def _publish_runnable(files: Files, config: MkDocsConfig) -> None:
-    """Copy runnable/*.py into the site, so a topic page can link to the file it shows."""
-    for source in sorted((project_root(config) / RUNNABLE_DIR).glob("*.py")):
-        src_uri = f"{RUNNABLE_DIR}/{source.name}"
+def _publish_sources(files: Files, config: MkDocsConfig, catalog_file: Path) -> None:
+    """Copy runnable/*.py and the catalog file into the site as they are.
+
+    A topic page links to the module it shows, and the contributing guide to
+    resources.yaml; published, those links work on the site too.
+    """
+    sources = sorted((project_root(config) / RUNNABLE_DIR).glob("*.py"))
+    uris = [f"{RUNNABLE_DIR}/{source.name}" for source in sources]
+    for src_uri, source in zip([CATALOG_FILE, *uris], [catalog_file, *sources]):
         if files.get_file_from_path(src_uri) is None:
             files.append(File.generated(config, src_uri, abs_src_path=str(source)))
 
@@ -208,7 +214,7 @@ def on_files(files: Files, *, config: MkDocsConfig) -> Files:
     for path_id in path_ids:
         _add_generated(files, config, render.path_page(path_id), f"# {path_id}\n")
     _add_generated(files, config, render.CATALOG_PAGE, "# Catalog\n")
-    _publish_runnable(files, config)
+    _publish_sources(files, config, build.catalog_path)
     _current = build
     return files
 
