@@ -45,8 +45,10 @@ class _QuietHandler(http.server.SimpleHTTPRequestHandler):
 
 
 @pytest.fixture
-def served_site(real_site: Path) -> Iterator[str]:
+def served_site(request: pytest.FixtureRequest) -> Iterator[str]:
     """The built site on an ephemeral loopback port, shut down after the test."""
+    _require_chromium()  # before the build: a skip should not cost one
+    real_site: Path = request.getfixturevalue("real_site")
     handler = functools.partial(_QuietHandler, directory=str(real_site))
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, name="site-server", daemon=True)
@@ -60,7 +62,6 @@ def served_site(real_site: Path) -> Iterator[str]:
 
 
 def test_path_page_cards_search_and_no_errors(served_site: str) -> None:
-    _require_chromium()
     from playwright.sync_api import Route, sync_playwright
 
     off_host: list[str] = []
