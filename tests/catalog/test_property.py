@@ -93,7 +93,7 @@ def mutated_catalog(draw) -> bytes:
     return raw
 
 
-@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(mutated_catalog())
 def test_mutations_never_crash_the_validator(raw: bytes) -> None:
     with tempfile.TemporaryDirectory() as tmp:

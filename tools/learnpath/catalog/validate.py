@@ -10,8 +10,10 @@ anything is raised.
 
 from __future__ import annotations
 
-import difflib
+import contextlib
+import gc
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -51,6 +53,29 @@ def load_catalog(path: str | os.PathLike[str], *, max_bytes: int = MAX_BYTES) ->
     Raises ``CatalogInvalid`` with every problem found (``CatalogUnreadable``,
     a subclass, when the file cannot be read at all). The file is only read.
     """
+    with _gc_paused():
+        return _load(path, max_bytes)
+
+
+@contextlib.contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector while building the catalog.
+
+    Loading allocates hundreds of thousands of dicts, lists and models, none
+    of them in cycles; every allocation burst would otherwise trigger a
+    collection that walks the whole growing heap (a third of the load time
+    for 10,000 resources).
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def _load(path: str | os.PathLike[str], max_bytes: int) -> LoadedCatalog:
     document = load_yaml(path, max_bytes=max_bytes)
     data = document.data
     if not isinstance(data, dict):
