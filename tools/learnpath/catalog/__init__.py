@@ -8,13 +8,18 @@ Public API::
     loaded.catalog                             # the validated Catalog model
     loaded.warnings                            # list[Problem], e.g. resources no path uses
     loaded.location("resources", 3, "url")     # Location of that node (file, line, column)
+    normalize_url(url)                         # comparison key: equal keys = the same resource
+
+``CatalogUnreadable`` (a ``CatalogInvalid``) means the file could not be read
+at all: the CLI exits 2 for it, 1 for an invalid catalog.
 """
 
-from learnpath.catalog.problems import CatalogInvalid, Location, Problem, Severity
+from learnpath.catalog.problems import CatalogInvalid, CatalogUnreadable, Location, Problem, Severity
 from learnpath.catalog.schema import Catalog, Kind, LearningPath, Level, Resource, Stage, Step, Topic
+from learnpath.catalog.urls import normalize_url
 from learnpath.catalog.validate import LoadedCatalog, load_catalog
 
 __all__ = [
-    "Catalog", "CatalogInvalid", "Kind", "LearningPath", "Level", "LoadedCatalog", "Location",
-    "Problem", "Resource", "Severity", "Stage", "Step", "Topic", "load_catalog",
+    "Catalog", "CatalogInvalid", "CatalogUnreadable", "Kind", "LearningPath", "Level", "LoadedCatalog", "Location",
+    "Problem", "Resource", "Severity", "Stage", "Step", "Topic", "load_catalog", "normalize_url",
 ]

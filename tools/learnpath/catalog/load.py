@@ -23,15 +23,12 @@ from typing import Any, Union
 import yaml
 from yaml.events import (
     AliasEvent,
-    DocumentEndEvent,
     DocumentStartEvent,
     MappingEndEvent,
     MappingStartEvent,
     ScalarEvent,
     SequenceEndEvent,
     SequenceStartEvent,
-    StreamEndEvent,
-    StreamStartEvent,
 )
 
 from learnpath.catalog.problems import CatalogInvalid, CatalogUnreadable, Location, Problem
