@@ -79,6 +79,17 @@ def catalog_data() -> dict[str, Any]:
     return small_catalog_data()
 
 
+class _NoAliases(yaml.SafeDumper):
+    """The loader refuses YAML aliases, so shared lists must be written out in full."""
+
+    def ignore_aliases(self, data: Any) -> bool:
+        return True
+
+
+def dump_catalog(data: dict[str, Any]) -> str:
+    return yaml.dump(data, Dumper=_NoAliases, sort_keys=False, allow_unicode=True)
+
+
 def topic_markdown(title: str) -> str:
     return f"# {title}\n\nA few words on the idea.\n\n<!-- learnpath:topic-resources -->\n"
 
@@ -97,7 +108,7 @@ def make_project(
     The config is the repository's own mkdocs.yml with the nav and the file
     locations adjusted; ``nav_paths`` overrides the path pages it lists.
     """
-    catalog_text = data if isinstance(data, str) else yaml.safe_dump(data, sort_keys=False)
+    catalog_text = data if isinstance(data, str) else dump_catalog(data)
     (root / "resources.yaml").write_text(catalog_text, encoding="utf-8")
     content = root / "content"
     (content / "topics").mkdir(parents=True)

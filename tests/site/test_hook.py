@@ -14,12 +14,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 from mkdocs.commands.build import build
 from mkdocs.config import load_config
 from mkdocs.exceptions import Abort
 
-from conftest import broken_internal_links, make_project, topic_markdown
+from conftest import broken_internal_links, dump_catalog, make_project, topic_markdown
 
 from learnpath.site.hook import find_markers
 
@@ -79,7 +78,7 @@ def test_catalog_edits_show_on_the_next_build(
     config_file = make_project(tmp_path, catalog_data)
     build_project(config_file, monkeypatch)
     catalog_data["resources"][0]["title"] = "A brand new title"
-    (tmp_path / "resources.yaml").write_text(yaml.safe_dump(catalog_data, sort_keys=False))
+    (tmp_path / "resources.yaml").write_text(dump_catalog(catalog_data))
     site = build_project(config_file, monkeypatch)
     assert "A brand new title" in (site / "paths" / "mini" / "index.html").read_text()
 
