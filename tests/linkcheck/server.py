@@ -237,23 +237,24 @@ def _hang(h: _Handler, path: str):
     h.close_connection = True
 
 
-def _hang_body(h: _Handler, path: str):
+def _start_body(h: _Handler, length: int) -> bool:
+    """Send a 200's headers announcing ``length`` bytes; True if a body should follow (GET)."""
     h.send_response(200)
     h.send_header("Content-Type", "text/html")
-    h.send_header("Content-Length", "1000")
+    h.send_header("Content-Length", str(length))
     h.end_headers()
     h.wfile.flush()
-    if h.command == "GET":
+    return h.command == "GET"
+
+
+def _hang_body(h: _Handler, path: str):
+    if _start_body(h, 1000):
         h.wait_stop()
         h.close_connection = True
 
 
 def _huge(h: _Handler, path: str):
-    h.send_response(200)
-    h.send_header("Content-Type", "text/html")
-    h.send_header("Content-Length", str(10 * 1024**3))
-    h.end_headers()
-    if h.command == "HEAD":
+    if not _start_body(h, 10 * 1024**3):
         return
     chunk = b"<p>" + b"x" * 65_000 + b"</p>\n"
     end = time.monotonic() + MAX_HANG
@@ -264,12 +265,7 @@ def _huge(h: _Handler, path: str):
 
 def _drip(h: _Handler, path: str):
     interval = float(h.query.get("interval", "1"))
-    h.send_response(200)
-    h.send_header("Content-Type", "text/html")
-    h.send_header("Content-Length", "100000")
-    h.end_headers()
-    h.wfile.flush()
-    if h.command == "HEAD":
+    if not _start_body(h, 100_000):
         return
     end = time.monotonic() + MAX_HANG
     while time.monotonic() < end:

@@ -222,26 +222,23 @@ class _PinnedHTTPSConnection(_PinnedConnectionMixin, urllib3.connection.HTTPSCon
     pass
 
 
-class _TrackedHTTPPool(HTTPConnectionPool):
+class _TrackedPoolMixin:
+    """Tells the current thread's tracker which connection the pool lends it."""
+
+    def _get_conn(self, timeout=None):
+        conn = super()._get_conn(timeout)
+        tracker = getattr(_current, "tracker", None)
+        if tracker is not None:
+            tracker.attach(conn)
+        return conn
+
+
+class _TrackedHTTPPool(_TrackedPoolMixin, HTTPConnectionPool):
     ConnectionCls = _PinnedHTTPConnection
 
-    def _get_conn(self, timeout=None):
-        conn = super()._get_conn(timeout)
-        tracker = getattr(_current, "tracker", None)
-        if tracker is not None:
-            tracker.attach(conn)
-        return conn
 
-
-class _TrackedHTTPSPool(HTTPSConnectionPool):
+class _TrackedHTTPSPool(_TrackedPoolMixin, HTTPSConnectionPool):
     ConnectionCls = _PinnedHTTPSConnection
-
-    def _get_conn(self, timeout=None):
-        conn = super()._get_conn(timeout)
-        tracker = getattr(_current, "tracker", None)
-        if tracker is not None:
-            tracker.attach(conn)
-        return conn
 
 
 class _TrackedAdapter(requests.adapters.HTTPAdapter):
@@ -859,20 +856,10 @@ class Checker:
             if self.options.retry_timeouts:
                 return self._retry_error(job, f"timed out ({detail})")
             return self._timed_out(job, detail)
-        if kind is ErrorKind.refused:
-            return _Done(Verdict.broken, f"connection refused by {host}: nothing listens there",
-                         "the server is down or gone; check by hand and find where the site moved")
-        if kind is ErrorKind.dns:
-            return _Done(Verdict.broken, f"DNS lookup failed for {urlsplit(job.current).hostname}: the host does not exist",
-                         "check the host name for a typo, or find where the site moved")
-        if kind is ErrorKind.tls:
-            return _Done(Verdict.broken, f"TLS failure talking to {host}: {detail}",
-                         "the certificate is invalid or expired; link to another copy or tell the site")
-        if kind is ErrorKind.protocol:
-            return _Done(Verdict.broken, f"{host} did not answer with HTTP ({detail})",
-                         "the address does not serve a web page; check the scheme and port")
-        if kind is ErrorKind.invalid:
-            return _Done(Verdict.invalid, f"the URL cannot be requested: {detail}")
+        if kind in _ERROR_VERDICTS:
+            verdict, explanation, suggestion = _ERROR_VERDICTS[kind]
+            return _Done(verdict, explanation.format(host=host, name=urlsplit(job.current).hostname, detail=detail),
+                         suggestion or verdict.default_suggestion)
         return self._retry_error(job, f"connection failed ({detail})")
 
     def _retry_error(self, job: _Job, what: str) -> _Done | _Again:
@@ -935,6 +922,11 @@ class Checker:
         return "".join(pieces)
 
 
+# Request failures that are final verdicts: (verdict, explanation, suggestion);
+# the explanation may use {host} (with port), {name} (host name) and {detail}.
+_ERROR_VERDICTS: dict[ErrorKind, tuple[Verdict, str, str]] = {}
+
+
 def _dispose(response: requests.Response, tracker: _Tracker) -> None:
     """Give the connection back for reuse if the response is (nearly) complete, else drop it.
 
@@ -969,6 +961,19 @@ class ErrorKind(str, Enum):
     protocol = "protocol"  # broken: the other end does not speak HTTP
     reset = "reset"  # retried, then transient
     invalid = "invalid"  # invalid
+
+
+_ERROR_VERDICTS.update({
+    ErrorKind.refused: (Verdict.broken, "connection refused by {host}: nothing listens there",
+                        "the server is down or gone; check by hand and find where the site moved"),
+    ErrorKind.dns: (Verdict.broken, "DNS lookup failed for {name}: the host does not exist",
+                    "check the host name for a typo, or find where the site moved"),
+    ErrorKind.tls: (Verdict.broken, "TLS failure talking to {host}: {detail}",
+                    "the certificate is invalid or expired; link to another copy or tell the site"),
+    ErrorKind.protocol: (Verdict.broken, "{host} did not answer with HTTP ({detail})",
+                         "the address does not serve a web page; check the scheme and port"),
+    ErrorKind.invalid: (Verdict.invalid, "the URL cannot be requested: {detail}", ""),
+})
 
 
 def _chain(err: BaseException) -> list[BaseException]:
