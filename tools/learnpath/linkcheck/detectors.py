@@ -18,7 +18,7 @@ import re
 from dataclasses import dataclass
 from html.parser import HTMLParser
 from typing import Callable, Iterable, Mapping
-from urllib.parse import parse_qs, quote, urlsplit
+from urllib.parse import parse_qs, quote, unquote, urlsplit
 
 DetectFn = Callable[[str, int, Mapping[str, str], str], "str | None"]
 
@@ -245,8 +245,6 @@ class AnchorCollector(HTMLParser):
 
 def has_anchor(anchors: set[str], fragment: str) -> bool:
     """Whether ``fragment`` names an anchor, allowing the forms browsers and sites use."""
-    from urllib.parse import unquote
-
     candidates = {fragment, unquote(fragment)}
     # GitHub prefixes rendered Markdown ids with "user-content-" and resolves
     # "#foo" to it in script; treat them as the same anchor.

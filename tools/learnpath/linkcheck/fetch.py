@@ -41,7 +41,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from enum import Enum
 from email.utils import parsedate_to_datetime
-from typing import Callable, Iterable, Mapping, Sequence
+from typing import Callable, Iterable, Sequence
 from urllib.parse import urldefrag, urljoin, urlsplit
 
 import requests
@@ -392,6 +392,7 @@ class Checker:
         self._cond = threading.Condition()
         self._stopped = threading.Event()
         self._hosts: dict[str, _Host] = {}
+        self._waiting: dict[str, _Host] = {}  # hosts with queued jobs, in arrival order
         self._delayed: list[tuple[float, int, _Job]] = []
         self._rng = random.Random()
         self._seq = itertools.count()
@@ -516,18 +517,24 @@ class Checker:
         if job.ready_at > time.monotonic():
             heapq.heappush(self._delayed, (job.ready_at, job.seq, job))
         else:
-            self._host(job.current).queue.append(job)
+            self._queue(job)
+
+    def _queue(self, job: _Job) -> None:
+        host = self._host(job.current)
+        host.queue.append(job)
+        self._waiting[host.key] = host
 
     def _release_delayed(self, now: float) -> None:
         while self._delayed and self._delayed[0][0] <= now:
-            job = heapq.heappop(self._delayed)[2]
-            self._host(job.current).queue.append(job)
+            self._queue(heapq.heappop(self._delayed)[2])
 
     def _dispatch(self, now: float, run_end: float, executor: ThreadPoolExecutor,
                   finished: list) -> float:
         """Start every request that may start; return when something next becomes possible."""
         wake = self._delayed[0][0] if self._delayed else float("inf")
-        for host in list(self._hosts.values()):
+        # Only hosts with queued work are visited, so a run over thousands of
+        # hosts does not scan them all on every completion.
+        for host in list(self._waiting.values()):
             while host.queue and host.active < host.limit and self._in_flight < self.options.workers:
                 if now < host.next_start:
                     wake = min(wake, host.next_start)
@@ -541,6 +548,8 @@ class Checker:
                     job.started = now
                     job.deadline = min(now + self.options.url_deadline, run_end)
                 executor.submit(self._work, job, host, finished)
+            if not host.queue:
+                del self._waiting[host.key]
             if self._in_flight >= self.options.workers:
                 break
         return wake
@@ -922,11 +931,6 @@ class Checker:
         return "".join(pieces)
 
 
-# Request failures that are final verdicts: (verdict, explanation, suggestion);
-# the explanation may use {host} (with port), {name} (host name) and {detail}.
-_ERROR_VERDICTS: dict[ErrorKind, tuple[Verdict, str, str]] = {}
-
-
 def _dispose(response: requests.Response, tracker: _Tracker) -> None:
     """Give the connection back for reuse if the response is (nearly) complete, else drop it.
 
@@ -963,7 +967,9 @@ class ErrorKind(str, Enum):
     invalid = "invalid"  # invalid
 
 
-_ERROR_VERDICTS.update({
+# Request failures that are final verdicts: (verdict, explanation, suggestion);
+# the explanation may use {host} (with port), {name} (host name) and {detail}.
+_ERROR_VERDICTS: dict[ErrorKind, tuple[Verdict, str, str]] = {
     ErrorKind.refused: (Verdict.broken, "connection refused by {host}: nothing listens there",
                         "the server is down or gone; check by hand and find where the site moved"),
     ErrorKind.dns: (Verdict.broken, "DNS lookup failed for {name}: the host does not exist",
@@ -973,7 +979,7 @@ _ERROR_VERDICTS.update({
     ErrorKind.protocol: (Verdict.broken, "{host} did not answer with HTTP ({detail})",
                          "the address does not serve a web page; check the scheme and port"),
     ErrorKind.invalid: (Verdict.invalid, "the URL cannot be requested: {detail}", ""),
-})
+}
 
 
 def _chain(err: BaseException) -> list[BaseException]:
