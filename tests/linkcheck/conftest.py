@@ -10,8 +10,8 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from learnpath.linkcheck import Checker, FetchOptions, youtube_detector
-from learnpath.linkcheck.detectors import Detector, title_says_not_found
+from learnpath.linkcheck import Checker, FetchOptions, default_detectors
+from learnpath.linkcheck.detectors import Detector
 from tests.linkcheck.server import LinkServer
 
 # Host indexes into the shared server's addresses.
@@ -35,10 +35,7 @@ def quick_options(**overrides) -> FetchOptions:
 
 def loopback_detectors(server: LinkServer) -> list[Detector]:
     """The default detectors, with YouTube played by the server's third host."""
-    return [
-        youtube_detector(hosts={"127.0.0.3"}, oembed_base=server.url("/oembed", TUBE)),
-        Detector(name="title-not-found", detect=title_says_not_found),
-    ]
+    return list(default_detectors(youtube_oembed=server.url("/oembed", TUBE), youtube_hosts={"127.0.0.3"}))
 
 
 @pytest.fixture

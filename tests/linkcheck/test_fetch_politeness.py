@@ -168,3 +168,11 @@ def test_headers_dripped_slower_than_the_deadline_are_cut_at_the_deadline() -> N
         (result,), checker = check([srv.slow_headers_url], read_timeout=5, url_deadline=1.0)
         assert result.verdict is Verdict.transient and "deadline" in result.explanation
         assert time.monotonic() - start < 3.5 and checker.stats.deadline_kills == 1
+
+
+def test_an_empty_list_returns_at_once_and_a_checker_can_run_again() -> None:
+    checker = Checker(quick_options(), detectors=[])
+    assert checker.check([]) == []
+    with LinkServer(ADDRESSES[:1]) as srv:
+        assert [r.verdict for r in checker.check([srv.url("/ok")])] == [Verdict.ok]
+        assert [r.verdict for r in checker.check([srv.url("/status/404")])] == [Verdict.broken]

@@ -9,12 +9,12 @@ Library API (the CLI in `learnpath.linkcheck.command` is a thin layer on it)::
         print(result.verdict.icon, result.url, result.explanation, "->", result.suggestion)
 """
 
-from learnpath.linkcheck.detectors import DEFAULT_DETECTORS, Detector, youtube_detector
+from learnpath.linkcheck.detectors import DEFAULT_DETECTORS, Detector, default_detectors, youtube_detector
 from learnpath.linkcheck.fetch import USER_AGENT, CheckStats, Checker, FetchOptions, check_urls
 from learnpath.linkcheck.netguard import AddressPolicy, UrlRefused
 from learnpath.linkcheck.verdicts import Result, Verdict
 
 __all__ = [
     "AddressPolicy", "CheckStats", "Checker", "DEFAULT_DETECTORS", "Detector", "FetchOptions", "Result",
-    "USER_AGENT", "UrlRefused", "Verdict", "check_urls", "youtube_detector",
+    "USER_AGENT", "UrlRefused", "Verdict", "check_urls", "default_detectors", "youtube_detector",
 ]

@@ -180,10 +180,16 @@ def youtube_detector(hosts: Iterable[str] = YOUTUBE_HOSTS, oembed_base: str | No
     )
 
 
-DEFAULT_DETECTORS: tuple[Detector, ...] = (
-    youtube_detector(),
-    Detector(name="title-not-found", detect=title_says_not_found),
-)
+def default_detectors(youtube_oembed: str | None = YOUTUBE_OEMBED,
+                      youtube_hosts: Iterable[str] = YOUTUBE_HOSTS) -> tuple[Detector, ...]:
+    """The built-in detectors; ``youtube_oembed=None`` skips the oEmbed second opinion."""
+    return (
+        youtube_detector(hosts=youtube_hosts, oembed_base=youtube_oembed),
+        Detector(name="title-not-found", detect=title_says_not_found),
+    )
+
+
+DEFAULT_DETECTORS: tuple[Detector, ...] = default_detectors()
 
 
 # --- Bot challenges ------------------------------------------------------------
