@@ -65,3 +65,38 @@ def sigmoid(x: np.ndarray) -> np.ndarray:
     an inf); 0.5 * (1 + tanh(x / 2)) is the same function with no overflow.
     """
     return 0.5 * (1 + np.tanh(0.5 * x))
+
+
+# Names under which OpenBLAS builds export their thread setter (NumPy >= 2 wheels
+# ship scipy-openblas with a prefixed, 64-bit-integer symbol).
+_OPENBLAS_SETTERS = (
+    "scipy_openblas_set_num_threads64_",
+    "scipy_openblas_set_num_threads",
+    "openblas_set_num_threads64_",
+    "openblas_set_num_threads",
+)
+
+
+def set_blas_threads(n: int) -> bool:
+    """Ask NumPy's bundled OpenBLAS to use ``n`` threads; False if no OpenBLAS was found.
+
+    OPENBLAS_NUM_THREADS only counts before NumPy is loaded; this works after.
+    Small matrices (the toy models here) gain nothing from BLAS threads, and on
+    two busy cores the threads mostly spin waiting for each other.
+    """
+    import ctypes
+    import glob
+    import os
+
+    libs_dir = os.path.join(os.path.dirname(np.__file__), os.pardir, "numpy.libs")
+    for path in glob.glob(os.path.join(libs_dir, "*openblas*.so*")):
+        try:
+            lib = ctypes.CDLL(path)
+        except OSError:
+            continue
+        for name in _OPENBLAS_SETTERS:
+            setter = getattr(lib, name, None)
+            if setter is not None:
+                setter(int(n))
+                return True
+    return False

@@ -27,6 +27,7 @@ from typing import Callable
 
 import numpy as np
 
+from runnable._common import set_blas_threads
 from runnable.adam import adam_step, init_adam, warmup_lr
 from runnable.backward import cross_entropy, transformer_backward, transformer_forward
 from runnable.transformer import TransformerConfig, TransformerParams, greedy_decode, init_transformer
@@ -160,6 +161,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--test-size", type=int, default=1000, help="held-out sequences")
     parser.add_argument("--target", type=float, default=0.99, help="held-out exact match needed to pass")
     parser.add_argument("--time-limit", type=float, default=60.0, help="seconds allowed (default %(default)s)")
+    parser.add_argument(
+        "--blas-threads", type=int, default=1, help="OpenBLAS threads (default 1: the matrices are too small to share)"
+    )
     return parser
 
 
@@ -209,6 +213,10 @@ def main(argv: list[str] | None = None) -> int:
         for problem in problems:
             print(f"error: {problem}", file=sys.stderr)
         return 2
+    if args.blas_threads < 1:
+        print(f"error: --blas-threads must be at least 1, got {args.blas_threads}", file=sys.stderr)
+        return 2
+    set_blas_threads(args.blas_threads)
     result = train(settings, on_log=lambda line: print(line, flush=True))
     passed = result.test_accuracy >= args.target and result.seconds <= args.time_limit
     print(
