@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from learnpath.cli import run
+from learnpath.linkcheck.command import parse_duration
 from learnpath.linkcheck.report import load_json
 from tests.linkcheck.server import LinkServer
 from tests.linkcheck.wayback_fake import FakeWayback, wayback_fake
@@ -100,11 +101,11 @@ def test_private_addresses_are_refused_without_allow_private(server: LinkServer,
 
 
 @pytest.mark.parametrize("args, message", [
-    (["--workers", "0"], "must be above zero"),
-    (["--format", "xml"], "invalid choice"),
-    (["--max-age", "soon"], "not a duration"),
-    (["--exclude", "(unclosed"], "not a valid regular expression"),
-    (["--exclude-file", "nope.txt"], "no such file"),
+    (["page.md", "--workers", "0"], "must be above zero"),
+    (["page.md", "--format", "xml"], "invalid choice: 'xml'"),
+    (["page.md", "--max-age", "soon"], "not a duration"),
+    (["page.md", "--exclude", "(unclosed"], "not a valid regular expression"),
+    (["page.md", "--exclude-file", "nope.txt"], "no such file"),
     (["missing.md"], "missing.md: no such file"),
     (["notes.txt"], "not a catalog"),
     (["--from-json", "page.md"], "not a JSON report"),
@@ -112,9 +113,14 @@ def test_private_addresses_are_refused_without_allow_private(server: LinkServer,
 def test_exit_2_for_usage_errors(capsys, args: list[str], message: str) -> None:
     page("https://example.org/never-fetched")
     Path("notes.txt").write_text("x")
-    code, out, err = check(capsys, *(args if args[0].startswith("-") and args[0] != "--from-json" else args),
-                           *(["page.md"] if args[0].startswith("--") and args[0] != "--from-json" else []))
+    code, _, err = check(capsys, *args)
     assert code == 2 and message in err
+
+
+@pytest.mark.parametrize("text, seconds", [("3600", 3600), ("90s", 90), ("30m", 1800), ("12h", 43200),
+                                           ("1d", 86400), ("1.5h", 5400), ("0", 0)])
+def test_max_age_accepts_seconds_and_units(text: str, seconds: float) -> None:
+    assert parse_duration(text) == seconds
 
 
 def test_exit_2_without_a_catalog_in_the_current_directory(capsys) -> None:

@@ -125,3 +125,12 @@ def test_progress_prints_quiet_lines_without_a_terminal() -> None:
     lines = stream.getvalue().splitlines()
     assert lines[-1] == "check-links: 20/20 checked, 8 failing"
     assert 5 <= len(lines) <= 11  # about one per 10 %, not one per URL
+
+
+def test_progress_bar_on_a_terminal_counts_every_result() -> None:
+    stream = io.StringIO()
+    progress = Progress(5, stream=stream, bar=True)
+    for r in make_report().results:
+        progress.advance(r)
+    progress.close()
+    assert "5/5" in stream.getvalue() and progress.failing == 2

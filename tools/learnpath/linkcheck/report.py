@@ -367,7 +367,7 @@ class Progress:
         if (interactive(stream) if bar is None else bar) and total:
             from tqdm import tqdm  # imported only when drawing
 
-            self._bar = tqdm(total=total, file=stream, unit="url", desc="check-links", leave=False)
+            self._bar = tqdm(total=total, file=stream, unit="url", desc="check-links", leave=True)
 
     def advance(self, result: Result) -> None:
         with self._lock:
