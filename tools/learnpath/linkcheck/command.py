@@ -32,8 +32,6 @@ EXIT_OK, EXIT_BROKEN, EXIT_USAGE = 0, 1, 2
 EXIT_INTERRUPTED, EXIT_TERMINATED = 130, 143
 # Write the history every so often during a long run, so even a SIGKILL loses little.
 CHECKPOINT_SECONDS = 15.0
-# One URL may take this many --timeout periods in all (redirect hops, retries, backoff).
-URL_DEADLINE_FACTOR = 3
 
 EPILOG = f"""\
 what is checked:
@@ -131,8 +129,8 @@ def add_check_links_arguments(parser: argparse.ArgumentParser) -> None:
     fetching.add_argument("--delay", metavar="S", type=_positive(float, "number of seconds", allow_zero=True),
                           default=0.0, help="minimum seconds between requests to one host (default: 0)")
     fetching.add_argument("--timeout", metavar="S", type=_positive(float, "number of seconds"), default=10.0,
-                          help=f"wait at most S seconds for a server to answer (connecting: at most 5); one URL "
-                               f"gets {URL_DEADLINE_FACTOR}xS in all, retries included (default: 10)")
+                          help="give up on one URL after S seconds in all, redirects and retries included "
+                               "(connecting: at most 5 s); a hung or dripping server costs no more (default: 10)")
     fetching.add_argument("--run-timeout", metavar="S", type=_positive(float, "number of seconds"),
                           help="stop the whole run after S seconds; unfinished URLs are reported as transient")
     fetching.add_argument("--retries", metavar="N", type=_positive(int, "whole number", allow_zero=True),
@@ -271,7 +269,7 @@ def _fetch_options(args: argparse.Namespace):
     return FetchOptions(
         workers=args.workers, per_host=args.per_host, min_delay=args.delay,
         connect_timeout=min(5.0, args.timeout), read_timeout=args.timeout,
-        url_deadline=URL_DEADLINE_FACTOR * args.timeout, run_deadline=args.run_timeout, retries=args.retries,
+        url_deadline=args.timeout, run_deadline=args.run_timeout, retries=args.retries,
         retry_timeouts=args.retry_timeouts, allow_private=args.allow_private, get_bodies=args.get_bodies,
     )
 
