@@ -14,6 +14,7 @@ from torch_copy import (
     layer_norm_pairs,
     randomize,
     torch_dtype,
+    torch_layer,
     torch_transformer,
     transformer_pairs,
 )
@@ -245,18 +246,6 @@ def test_layer_norm_grads_match_torch(torch, rng, dtype, tol, rel_error):
     assert_grads_match(layer_norm_pairs(grads, ln), rel_error, tol)
 
 
-def _torch_layer(torch, cls, cfg, dtype):
-    return cls(
-        cfg.d_model,
-        cfg.n_heads,
-        dim_feedforward=cfg.d_ff,
-        dropout=0.0,
-        batch_first=True,
-        norm_first=cfg.norm_first,
-        dtype=torch_dtype(torch, dtype),
-    ).eval()
-
-
 @NORMS
 def test_encoder_layer_grads_match_torch(torch, rng, dtype, tol, rel_error, norm_first):
     cfg = small_config(norm_first, d_model=16)
@@ -266,7 +255,7 @@ def test_encoder_layer_grads_match_torch(torch, rng, dtype, tol, rel_error, norm
     out, cache = bw.encoder_layer_forward(x, p, cfg.n_heads, padding_mask(is_pad), norm_first=norm_first)
     r = rng.standard_normal(out.shape).astype(dtype)
     d_x, grads = bw.encoder_layer_backward(r, cache)
-    layer = _torch_layer(torch, torch.nn.TransformerEncoderLayer, cfg, dtype)
+    layer = torch_layer(torch, torch.nn.TransformerEncoderLayer, cfg, dtype)
     copy_into(torch, encoder_layer_pairs(p, layer))
     tx = _leaf(torch, x)
     (layer(tx, src_key_padding_mask=torch.from_numpy(is_pad)) * torch.from_numpy(r)).sum().backward()
@@ -286,7 +275,7 @@ def test_decoder_layer_grads_match_torch(torch, rng, dtype, tol, rel_error, norm
     )
     r = rng.standard_normal(out.shape).astype(dtype)
     d_y, d_memory, grads = bw.decoder_layer_backward(r, cache)
-    layer = _torch_layer(torch, torch.nn.TransformerDecoderLayer, cfg, dtype)
+    layer = torch_layer(torch, torch.nn.TransformerDecoderLayer, cfg, dtype)
     copy_into(torch, decoder_layer_pairs(p, layer))
     ty, tm = _leaf(torch, y), _leaf(torch, memory)
     t_out = layer(

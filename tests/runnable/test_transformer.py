@@ -11,7 +11,7 @@ from torch_copy import (
     decoder_layer_pairs,
     encoder_layer_pairs,
     randomize,
-    torch_dtype,
+    torch_layer,
     torch_transformer,
 )
 
@@ -56,20 +56,6 @@ def source_padding(b, t):
     is_pad = np.zeros((b, t), dtype=bool)
     is_pad[0, -2:] = True
     return is_pad
-
-
-def torch_layer(torch, cls, cfg, dtype):
-    return cls(
-        cfg.d_model,
-        cfg.n_heads,
-        dim_feedforward=cfg.d_ff,
-        dropout=0.0,
-        activation="relu",
-        layer_norm_eps=cfg.eps,
-        batch_first=True,
-        norm_first=cfg.norm_first,
-        dtype=torch_dtype(torch, dtype),
-    ).eval()
 
 
 def torch_logits(torch, model, params, cfg, src, tgt, src_is_pad=None):

@@ -100,6 +100,21 @@ def torch_dtype(torch, dtype):
     return torch.float64 if np.dtype(dtype) == np.float64 else torch.float32
 
 
+def torch_layer(torch, cls, cfg, dtype):
+    """An eval-mode ``nn.TransformerEncoderLayer`` or ``DecoderLayer`` (``cls``) shaped like ``cfg``, no dropout."""
+    return cls(
+        cfg.d_model,
+        cfg.n_heads,
+        dim_feedforward=cfg.d_ff,
+        dropout=0.0,
+        activation="relu",
+        layer_norm_eps=cfg.eps,
+        batch_first=True,
+        norm_first=cfg.norm_first,
+        dtype=torch_dtype(torch, dtype),
+    ).eval()
+
+
 def torch_transformer(torch, params, cfg, dtype):
     """An eval-mode ``nn.Transformer`` holding ``params`` (embeddings and output layer stay NumPy-side)."""
     model = torch.nn.Transformer(
