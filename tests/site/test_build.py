@@ -113,3 +113,16 @@ def test_contributing_page_is_the_repository_guide(real_site: Path) -> None:
     html = page(real_site, "contributing")
     assert re.search(rf"<h1[^>]*>{re.escape(heading)}", html)
     assert (real_site / "resources.yaml").read_bytes() == (REPO / "resources.yaml").read_bytes()
+
+
+def test_figures_are_drawn_into_their_pages(real_site: Path) -> None:
+    expected = {"positional-encoding": ["positional-encoding"], "transformer": ["toy-attention", "toy-training"]}
+    for topic, names in expected.items():
+        html = page(real_site, f"topics/{topic}")
+        for name in names:
+            start = html.index(f'<figure class="lp-figure" id="figure-{name}">')
+            figure = html[start : html.index("</figure>", start)]
+            assert "<svg" in figure and "<figcaption>" in figure, name
+    attention = page(real_site, "topics/transformer")
+    start = attention.index('id="figure-toy-attention"')
+    assert attention[start : attention.index("</figure>", start)].count('class="cell"') == 10 * 10

@@ -267,3 +267,49 @@ def test_marker_without_arguments_refuses_one(
     index = "# Home\n\n<!-- learnpath:path-list weekend -->\n"
     message = abort_message(make_project(tmp_path, catalog_data, index=index), monkeypatch)
     assert "content/index.md:3: <!-- learnpath:path-list --> takes no argument, but has 'weekend'" in message
+
+
+# --------------------------------------------------------------------------- #
+# Figures drawn at build time
+# --------------------------------------------------------------------------- #
+
+
+def project_with_figure(root: Path, data: dict[str, Any], marker: str) -> Path:
+    pages = {
+        "attention": f"# Attention\n\n## See it\n\n{marker}\n\n## Resources\n\n<!-- learnpath:topic-resources -->\n",
+        "transformer": topic_markdown("The Transformer"),
+    }
+    return make_project(root, data, topic_pages=pages)
+
+
+def test_figure_marker_inlines_the_svg_with_its_caption(
+    tmp_path: Path, catalog_data: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config_file = project_with_figure(tmp_path, catalog_data, "<!-- learnpath:figure positional-encoding -->")
+    html = (build_project(config_file, monkeypatch) / "topics" / "attention" / "index.html").read_text()
+    figure = html[html.index('<figure class="lp-figure" id="figure-positional-encoding">'):]
+    figure = figure[: figure.index("</figure>")]
+    assert figure.count('class="cell"') == 48 * 48  # one cell per (position, dimension)
+    assert "<figcaption>The sinusoidal positional encoding of the first 48 positions" in figure
+
+
+def test_unknown_figure(tmp_path: Path, catalog_data: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    config_file = project_with_figure(tmp_path, catalog_data, "<!-- learnpath:figure heatmap -->")
+    message = abort_message(config_file, monkeypatch)
+    assert "content/topics/attention.md:5: <!-- learnpath:figure heatmap --> names no figure" in message
+    assert "the figures are: positional-encoding, toy-attention, toy-training" in message
+
+
+def test_a_failing_figure_names_itself(
+    tmp_path: Path, catalog_data: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from learnpath.site import figures
+
+    def broken() -> str:
+        raise ValueError("shapes do not match")
+
+    monkeypatch.setattr(figures, "positional_encoding_figure", broken)
+    config_file = project_with_figure(tmp_path, catalog_data, "<!-- learnpath:figure positional-encoding -->")
+    message = abort_message(config_file, monkeypatch)
+    assert "drawing the figure 'positional-encoding' failed: ValueError: shapes do not match" in message
+    assert "figures.positional_encoding_figure()" in message

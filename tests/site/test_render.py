@@ -246,3 +246,12 @@ def test_runnable_block() -> None:
     assert ".venv/bin/python -m runnable.x\n.venv/bin/pytest tests/runnable/test_x.py" in text
     bare = render.render_runnable("runnable/y.py", href="y.py", module=None, test_file=None)
     assert "run" not in bare.split("is plain NumPy.")[1]
+
+
+def test_figure_is_one_raw_html_block() -> None:
+    svg = '<svg xmlns="http://www.w3.org/2000/svg">\n\n<rect class="cell"/>\n  \n</svg>'
+    block = render.render_figure("demo", svg, "A <caption> & more.")
+    assert "\n\n" not in block.strip()  # a blank line would end the raw HTML block
+    html = to_html(block)
+    assert '<figure class="lp-figure" id="figure-demo">' in html and '<rect class="cell"/>' in html
+    assert "<figcaption>A &lt;caption&gt; &amp; more.</figcaption>" in html

@@ -13,7 +13,9 @@ Registered in ``mkdocs.yml`` as ``hooks: [tools/learnpath/site/hook.py]``. It
   ``<!-- learnpath:path-list -->`` anywhere (the home page), and
   ``<!-- learnpath:runnable runnable/<module>.py -->``: that module's source,
   included by pymdownx.snippets from the very file the tests run, with a link
-  to the file (published with the site) and the commands that run it.
+  to the file (published with the site) and the commands that run it, and
+  ``<!-- learnpath:figure <name> -->``: a figure computed at build time by
+  ``learnpath.site.figures`` from the code in ``runnable/`` (see ``FIGURES``).
 
 The HTML and Markdown come from ``learnpath.site.render``; this module only
 adapts MkDocs (files, nav, URLs) to it. Every failure is an ``Abort`` whose
@@ -27,6 +29,7 @@ import logging
 import os
 import posixpath
 import re
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -47,6 +50,7 @@ _FENCE = re.compile(r"^[ \t]*(`{3,}|~{3,})")
 TOPIC_MARKER = "topic-resources"
 PATH_LIST_MARKER = "path-list"
 RUNNABLE_MARKER = "runnable"
+FIGURE_MARKER = "figure"
 RUNNABLE_DIR = "runnable"
 _RUNNABLE_FILE = re.compile(r"runnable/[A-Za-z0-9_]+\.py")
 
@@ -60,6 +64,36 @@ class _Build:
 
 
 _current: _Build | None = None
+
+
+@dataclass(frozen=True)
+class Figure:
+    function: str  # the name of the function in learnpath.site.figures that draws it
+    caption: str
+
+
+# The figures a page can ask for, by marker name; captions in our own words.
+FIGURES: dict[str, Figure] = {
+    "positional-encoding": Figure(
+        "positional_encoding_figure",
+        "The sinusoidal positional encoding of the first 48 positions of a 48-dimensional model, computed by "
+        "runnable/positional.py when this site was built. Each row is the vector added to one position: the "
+        "dimensions on the left oscillate quickly from row to row and those on the right slowly, so no two "
+        "rows are alike.",
+    ),
+    "toy-attention": Figure(
+        "attention_figure",
+        "Cross-attention of the small Transformer in runnable/train_toy.py, trained from scratch when this site "
+        "was built to reverse sequences of 10 tokens. Each row is an output position and shows how much it "
+        "attends to each input position (averaged over the heads): output i reads input 9 - i, the "
+        "anti-diagonal.",
+    ),
+    "toy-training": Figure(
+        "training_curve_figure",
+        "The training loss of that same run, step by step on a log scale; every batch holds fresh random "
+        "sequences, so the curve measures learning rather than memorising.",
+    ),
+}
 
 
 # --------------------------------------------------------------------------- #
@@ -278,6 +312,8 @@ def _replacement(marker: Marker, page: Page, config: MkDocsConfig, build: _Build
     where = f"{_shown(config, config.docs_dir, page.file.src_uri)}:{marker.line}"
     if marker.name == RUNNABLE_MARKER:
         return _runnable_block(marker, where, page, config)
+    if marker.name == FIGURE_MARKER:
+        return _figure_block(marker, where, config)
     if marker.name in (PATH_LIST_MARKER, TOPIC_MARKER) and marker.argument:
         raise _fail(
             where,
@@ -300,9 +336,42 @@ def _replacement(marker: Marker, page: Page, config: MkDocsConfig, build: _Build
         where,
         f"unknown marker <!-- learnpath:{marker.name} -->",
         f"the markers are <!-- learnpath:{TOPIC_MARKER} --> (on a topic page), "
-        f"<!-- learnpath:{PATH_LIST_MARKER} --> and <!-- learnpath:{RUNNABLE_MARKER} runnable/<module>.py -->; "
-        "fix the spelling or remove the line",
+        f"<!-- learnpath:{PATH_LIST_MARKER} -->, <!-- learnpath:{RUNNABLE_MARKER} runnable/<module>.py --> "
+        f"and <!-- learnpath:{FIGURE_MARKER} <name> -->; fix the spelling or remove the line",
     )
+
+
+def _figure_block(marker: Marker, where: str, config: MkDocsConfig) -> str:
+    """Draw the named figure now, from the current code in runnable/."""
+    figure = FIGURES.get(marker.argument or "")
+    if figure is None:
+        raise _fail(
+            where,
+            f"<!-- learnpath:{FIGURE_MARKER} {marker.argument or ''} --> names no figure",
+            f"the figures are: {', '.join(FIGURES)}",
+        )
+    # The figures run small NumPy models; a BLAS thread pool per core only adds
+    # overhead there (several times the CPU time on two cores). Set before the
+    # first NumPy import, and only where the user has not chosen.
+    for variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ.setdefault(variable, "1")
+    # The figures import `runnable`, which lives next to mkdocs.yml; the
+    # `mkdocs` command, unlike pytest, does not put that directory on sys.path.
+    root = str(project_root(config))
+    if root not in sys.path:
+        sys.path.insert(0, root)
+    from learnpath.site import figures
+
+    try:
+        svg = getattr(figures, figure.function)()
+    except Exception as exc:  # a bug in runnable/ or figures.py: say which figure, keep the build's output short
+        raise _fail(
+            where,
+            f"drawing the figure '{marker.argument}' failed: {type(exc).__name__}: {exc}",
+            f"run `python -c 'from learnpath.site import figures; figures.{figure.function}()'` "
+            "from the repository root to see the traceback",
+        ) from exc
+    return render.render_figure(marker.argument or "", svg, figure.caption)
 
 
 def _runnable_block(marker: Marker, where: str, page: Page, config: MkDocsConfig) -> str:
