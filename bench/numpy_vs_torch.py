@@ -26,9 +26,7 @@ import argparse
 import ctypes
 import glob
 import json
-import math
 import os
-import re
 import statistics
 import subprocess
 import sys

@@ -13,7 +13,8 @@ Conventions used throughout ``runnable/``:
 * A mask is boolean and ``True`` means "may attend", the convention of
   ``torch.nn.functional.scaled_dot_product_attention``. (``nn.MultiheadAttention``
   uses the opposite: there ``True`` means "masked out".) It broadcasts against
-  the scores ``[B, h, T_q, T_k]``.
+  the scores ``[B, h, T_q, T_k]``, so masks combine with ``&``, e.g.
+  ``causal_mask(T) & padding_mask(is_pad)``.
 * A query row whose keys are all masked gets all-zero weights, so its output is
   zero, as in PyTorch's ``scaled_dot_product_attention`` (not NaN).
 
@@ -54,17 +55,6 @@ def padding_mask(is_pad: np.ndarray) -> np.ndarray:
     """
     keep = ~np.asarray(is_pad, dtype=bool)
     return keep[:, None, None, :]  # [B, T_k] -> [B, 1, 1, T_k]
-
-
-def combine_masks(*masks: np.ndarray | None) -> np.ndarray | None:
-    """Logical AND of the masks that are not None (None when all are)."""
-    present = [m for m in masks if m is not None]
-    if not present:
-        return None
-    out = present[0]
-    for m in present[1:]:
-        out = out & m  # broadcasts, e.g. [T, T] & [B, 1, 1, T] -> [B, 1, T, T]
-    return out
 
 
 # ---------------------------------------------------------------------------

@@ -26,7 +26,6 @@ import numpy as np
 from runnable.attention import (
     AttentionParams,
     causal_mask,
-    combine_masks,
     init_attention,
     multi_head_attention,
     padding_mask,
