@@ -16,6 +16,9 @@ Before the Transformer (topics ``embeddings``, ``rnn``, ``lstm``, ``seq2seq``, `
     seq2seq             RNN encoder-decoder with greedy decoding (Sutskever et al. 2014; Cho et al. 2014)
     seq2seq_attention   additive and multiplicative attention for seq2seq, attention decoder
                         (Bahdanau et al. 2015; Luong et al. 2015)
+    seq2seq_train       backpropagation through time for the attention model; it learns to reverse
+                        sequences and its attention weights show the alignment (Werbos 1990);
+                        ``python -m runnable.seq2seq_train``
 
 The Transformer (topics ``self-attention``, ``positional-encoding``, ``transformer``):
 

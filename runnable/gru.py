@@ -34,15 +34,23 @@ def init_gru(rng: np.random.Generator, input_size: int, hidden_size: int, dtype=
     return init_cell(rng, input_size, hidden_size, gates=GATES, dtype=dtype)
 
 
-def gru_step(x_proj: np.ndarray, h: np.ndarray, params: CellParams) -> np.ndarray:
-    """Equations (1)-(4) given the input half W_i* x_t + b_i* already computed."""
+def gru_gates(
+    x_proj: np.ndarray, h: np.ndarray, params: CellParams
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Equations (1)-(3): the gates r, z, the candidate n, and W_hn h + b_hn (kept for backprop)."""
     h_proj = h @ params.weight_hh.T + params.bias_hh  # [B, H] -> [B, 3H]
     x_r, x_z, x_n = np.split(x_proj, GATES, axis=-1)  # [B, 3H] -> 3 x [B, H]
     h_r, h_z, h_n = np.split(h_proj, GATES, axis=-1)  # [B, 3H] -> 3 x [B, H]
     r = sigmoid(x_r + h_r)
     z = sigmoid(x_z + h_z)
     n = np.tanh(x_n + r * h_n)  # r gates the hidden half only, bias b_hn included
-    return (1 - z) * n + z * h
+    return r, z, n, h_n
+
+
+def gru_step(x_proj: np.ndarray, h: np.ndarray, params: CellParams) -> np.ndarray:
+    """Equations (1)-(4) given the input half W_i* x_t + b_i* already computed."""
+    _, z, n, _ = gru_gates(x_proj, h, params)
+    return (1 - z) * n + z * h  # equation (4)
 
 
 def gru_cell(x: np.ndarray, h: np.ndarray, params: CellParams) -> np.ndarray:

@@ -173,3 +173,26 @@ def torch_recurrent(torch):
         return module
 
     return build
+
+
+@pytest.fixture
+def torch_attend(torch):
+    """A short PyTorch re-implementation of ``runnable.seq2seq_attention.attend`` (there is no nn
+    module for additive or Luong attention): ``torch_attend(score, query, encoder_outputs,
+    src_is_pad, w_query, w_key, v, w_general) -> (context, weights)``, differentiable by autograd."""
+    from runnable.seq2seq_attention import Score
+
+    def attend(score, query, encoder_outputs, src_is_pad, w_query=None, w_key=None, v=None, w_general=None):
+        if Score(score) is Score.ADDITIVE:
+            hidden = torch.tanh((query @ w_query)[:, :, None, :] + (encoder_outputs @ w_key)[:, None, :, :])
+            scores = hidden @ v
+        elif Score(score) is Score.GENERAL:
+            scores = (query @ w_general) @ encoder_outputs.transpose(1, 2)
+        else:
+            scores = query @ encoder_outputs.transpose(1, 2)
+        if src_is_pad is not None:
+            scores = scores.masked_fill(torch.as_tensor(src_is_pad)[:, None, :], float("-inf"))
+        weights = torch.softmax(scores, dim=-1)
+        return weights @ encoder_outputs, weights
+
+    return attend

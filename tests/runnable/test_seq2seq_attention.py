@@ -96,21 +96,9 @@ def test_missing_score_parameters_get_a_clear_error():
 
 
 # ---------------------------------------------------------------------------
-# A short PyTorch re-implementation: there is no nn module for these scores.
+# Against the short PyTorch re-implementation (``torch_attend`` in conftest.py):
+# there is no nn module for these scores.
 # ---------------------------------------------------------------------------
-
-
-def _torch_attend(torch, score, query, encoder_outputs, src_is_pad, w_query, w_key, v, w_general):
-    if score is Score.ADDITIVE:
-        hidden = torch.tanh((query @ w_query)[:, :, None, :] + (encoder_outputs @ w_key)[:, None, :, :])
-        scores = hidden @ v
-    elif score is Score.GENERAL:
-        scores = (query @ w_general) @ encoder_outputs.transpose(1, 2)
-    else:
-        scores = query @ encoder_outputs.transpose(1, 2)
-    scores = scores.masked_fill(torch.from_numpy(src_is_pad)[:, None, :], float("-inf"))
-    weights = torch.softmax(scores, dim=-1)
-    return weights @ encoder_outputs, weights
 
 
 def _arrays(p, query, encoder_outputs):
@@ -124,17 +112,17 @@ def _arrays(p, query, encoder_outputs):
     }
 
 
-def test_forward_matches_pytorch(torch, rng, score, dtype, tol, rel_error):
+def test_forward_matches_pytorch(torch, torch_attend, rng, score, dtype, tol, rel_error):
     p = _attention_params(rng, score, dtype)
     query, encoder_outputs = _inputs(rng, dtype)
     ctx, weights = attend(query, prepare_memory(encoder_outputs, p, SRC_IS_PAD), p)
     tensors = {k: torch.from_numpy(a) for k, a in _arrays(p, query, encoder_outputs).items()}
-    expected_ctx, expected_weights = _torch_attend(torch, score, src_is_pad=SRC_IS_PAD, **tensors)
+    expected_ctx, expected_weights = torch_attend(score, src_is_pad=SRC_IS_PAD, **tensors)
     assert rel_error(ctx, expected_ctx.numpy()) < tol
     assert rel_error(weights, expected_weights.numpy()) < tol
 
 
-def test_pytorch_gradients_match_finite_differences_of_numpy(torch, rng, score, numerical_grad):
+def test_pytorch_gradients_match_finite_differences_of_numpy(torch, torch_attend, rng, score, numerical_grad):
     """Autograd through the PyTorch version against central differences of our forward, in float64.
 
     Agreement means both compute the same function (a wrong mask, a transposed
@@ -149,7 +137,7 @@ def test_pytorch_gradients_match_finite_differences_of_numpy(torch, rng, score, 
         return float(np.sum(ctx * probe))
 
     tensors = {k: torch.from_numpy(a.copy()).requires_grad_() for k, a in arrays.items()}
-    ctx, _ = _torch_attend(torch, score, src_is_pad=SRC_IS_PAD, **tensors)
+    ctx, _ = torch_attend(score, src_is_pad=SRC_IS_PAD, **tensors)
     (ctx * torch.from_numpy(probe)).sum().backward()
 
     used = {Score.ADDITIVE: ("w_query", "w_key", "v"), Score.GENERAL: ("w_general",), Score.DOT: ()}[score]
@@ -219,7 +207,7 @@ def test_greedy_decoding_stops_at_eos(rng, score):
     assert weights.shape == (B, 1, S)
 
 
-def test_teacher_forced_model_matches_pytorch(torch, rng, score, dtype, tol, rel_error):
+def test_teacher_forced_model_matches_pytorch(torch, torch_attend, rng, score, dtype, tol, rel_error):
     """nn.Embedding + nn.GRU encoder and decoder + the re-implemented attention + nn.Linear."""
     params = _model(rng, score, dtype=dtype)
     src, tgt_in = _tokens(rng, (B, S), SRC_VOCAB), _tokens(rng, (B, T), TGT_VOCAB)
@@ -242,8 +230,7 @@ def test_teacher_forced_model_matches_pytorch(torch, rng, score, dtype, tol, rel
         h, _ = decoder(torch.nn.functional.embedding(t(tgt_in), t(base.tgt_embed)), state)
         a = params.attention
         additive = a.additive
-        ctx, _ = _torch_attend(
-            torch,
+        ctx, _ = torch_attend(
             score,
             h,
             memory,
