@@ -83,6 +83,28 @@ def test_retry_after_is_honoured_and_the_host_slowed(endpoint: str) -> None:
         assert results[0].attempts == 2
 
 
+def test_a_429_halves_the_hosts_concurrency_for_the_rest_of_the_run() -> None:
+    with LinkServer(ADDRESSES[:1], latency=0.05) as srv:
+        urls = [srv.url("/ratelimit/half?after=0.3")] + [srv.url(f"/ok?i={i}") for i in range(12)]
+        results, checker = check(urls, per_host=2)
+        assert all(r.verdict is Verdict.ok for r in results)
+        first_429 = srv.counters().times["/ratelimit/half"][0]
+        later = sorted(t for t in srv.counters().times["/ok"] if t > first_429 + 0.3)
+        # One at a time from then on: starts are at least a response's latency apart.
+        assert len(later) >= 4 and all(b - a >= 0.04 for a, b in zip(later, later[1:])), later
+        assert checker.stats.slowed_hosts == {srv.host_key()}
+
+
+def test_waiting_for_a_busy_hosts_slot_does_not_eat_a_urls_deadline() -> None:
+    # One slot, a slow URL ahead in the queue: the flaky URL's retry waits ~1 s for
+    # the slot, which must not count against its 0.8 s deadline.
+    with LinkServer(ADDRESSES[:1]) as srv:
+        urls = [srv.url("/flaky/q?fail=1"), srv.url("/drip?interval=0.2#x")]
+        results, _ = check(urls, per_host=1, url_deadline=0.8, read_timeout=5)
+        assert results[0].verdict is Verdict.ok, results[0]
+        assert results[1].verdict is Verdict.transient
+
+
 def test_a_retry_after_beyond_the_cap_gives_up_at_once_as_transient() -> None:
     with LinkServer(ADDRESSES[:1]) as srv:
         start = time.monotonic()

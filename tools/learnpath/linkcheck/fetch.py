@@ -103,7 +103,7 @@ class FetchOptions:
     verify_tls: bool = True
     ca_bundle: str | None = None  # a PEM file of extra trusted roots (tests' own CA)
     get_bodies: bool = False  # GET every page so body detectors see all of them
-    slowdown_delay: float = 1.0  # a host that sent 429 gets at least this min delay from then on
+    slowdown_delay: float = 0.25  # min delay a host gets on its second 429 (doubling on each further one)
 
     def __post_init__(self) -> None:
         problems = []
@@ -319,6 +319,8 @@ class _Job:
     started: float | None = None
     deadline: float = float("inf")
     ready_at: float = 0.0
+    queued_at: float = 0.0  # when it last became ready to run (waiting for a slot counts from here)
+    last_start: float = 0.0
     status: int | None = None
     final_url: str | None = None
     # set once the page itself is judged and an oEmbed-style probe is pending
@@ -363,6 +365,7 @@ class _Host:
         self.min_delay = min_delay
         self.active = 0
         self.next_start = 0.0
+        self.slowed_at = float("-inf")  # when a 429 last slowed this host down
         self.queue: deque[_Job] = deque()
         self.session: requests.Session | None = None
 
@@ -520,6 +523,7 @@ class Checker:
             self._queue(job)
 
     def _queue(self, job: _Job) -> None:
+        job.queued_at = time.monotonic()
         host = self._host(job.current)
         host.queue.append(job)
         self._waiting[host.key] = host
@@ -547,6 +551,11 @@ class Checker:
                 if job.started is None:
                     job.started = now
                     job.deadline = min(now + self.options.url_deadline, run_end)
+                else:
+                    # Time spent waiting for one of our own slots is not the URL's fault;
+                    # its backoff and Retry-After waits do count.
+                    job.deadline = min(job.deadline + max(0.0, now - job.queued_at), run_end)
+                job.last_start = now
                 executor.submit(self._work, job, host, finished)
             if not host.queue:
                 del self._waiting[host.key]
@@ -820,9 +829,7 @@ class Checker:
             asked = parse_retry_after(response.headers.get("retry-after"), time.time())
             with self._cond:  # the whole host slows down, not just this URL
                 host = self._host(job.current)
-                host.min_delay = max(host.min_delay, self.options.slowdown_delay)
-                host.limit = 1
-                self.stats.slowed_hosts.add(host.key)
+                self._slow_down(host, job, now)
                 if asked is not None and asked <= self.options.retry_after_cap:
                     host.next_start = max(host.next_start, now + asked)
             if asked is not None and asked > self.options.retry_after_cap:
@@ -844,6 +851,21 @@ class Checker:
         if job.method == "HEAD":
             job.method = "GET"
         return _Again(at=now + wait)
+
+    def _slow_down(self, host: _Host, job: _Job, now: float) -> None:
+        """After a 429, halve the host's concurrency; once at one, double its delay.
+
+        Only a request started after the last slow-down counts, so several
+        answers to requests already in flight do not compound.
+        """
+        if job.last_start < host.slowed_at:
+            return
+        host.slowed_at = now
+        self.stats.slowed_hosts.add(host.key)
+        if host.limit > 1:
+            host.limit = max(1, host.limit // 2)
+        else:
+            host.min_delay = max(2 * host.min_delay, self.options.slowdown_delay)
 
     def _backoff(self, failures: int) -> float:
         # Exponential with full jitter around the nominal value so retries from
