@@ -1,145 +1,21 @@
-"""Shared fixtures for the site tests: a small catalog and throw-away MkDocs projects.
-
-The small catalog is built as plain data, so each test can break exactly one
-thing; ``make_project`` writes it with the real ``mkdocs.yml`` (nav adjusted)
-into a temporary directory, so the hook is exercised the way ``mkdocs build``
-runs it.
-"""
+"""Fixtures for the site tests: the small catalog as data, and the real site built once per session."""
 
 from __future__ import annotations
 
-import copy
 import os
-import re
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
-REPO = Path(__file__).resolve().parents[2]
-HOOK = REPO / "tools" / "learnpath" / "site" / "hook.py"
-
-
-def small_catalog_data() -> dict[str, Any]:
-    """Two topics, four resources, one path of two stages with an optional step."""
-
-    def resource(rid: str, **extra: Any) -> dict[str, Any]:
-        base = {
-            "id": rid,
-            "title": f"Title of {rid}",
-            "url": f"https://example.org/{rid}",
-            "kind": "article",
-            "authors": ["Ada Example"],
-            "topics": ["attention"],
-            "level": "beginner",
-            "minutes": 30,
-            "free": True,
-            "description": f"A description of {rid} that is long enough to pass.",
-            "added": "2026-11-22",
-        }
-        base.update(extra)
-        return base
-
-    return {
-        "schema_version": 1,
-        "topics": [
-            {"id": "attention", "title": "Attention", "summary": "How a decoder looks back at the input."},
-            {"id": "transformer", "title": "The Transformer", "summary": "Attention without recurrence, stacked."},
-        ],
-        "resources": [
-            resource("alpha", kind="video", authors=["Ada Example", "Bo Sample"], minutes=45, year=2017),
-            resource("beta", kind="paper", level="advanced", minutes=90, free=False,
-                     topics=["transformer", "attention"], prerequisites=["alpha"]),
-            resource("gamma", kind="tutorial", level="intermediate", minutes=15, topics=["transformer"]),
-            resource("delta", kind="book", minutes=600, topics=["transformer"]),
-        ],
-        "paths": [
-            {
-                "id": "mini",
-                "title": "A mini path",
-                "summary": "A short path used by the tests.",
-                "stages": [
-                    {"id": "first", "title": "First things", "goal": "You can explain attention.",
-                     "steps": [{"resource": "alpha", "why": "It shows the idea in pictures."},
-                               {"resource": "gamma", "optional": True}]},
-                    {"id": "second", "title": "Second things", "goal": "You can read the paper.",
-                     "steps": [{"resource": "beta"}]},
-                ],
-            }
-        ],
-    }
+from site_helpers import REPO, small_catalog_data
 
 
 @pytest.fixture
 def catalog_data() -> dict[str, Any]:
     return small_catalog_data()
-
-
-class _NoAliases(yaml.SafeDumper):
-    """The loader refuses YAML aliases, so shared lists must be written out in full."""
-
-    def ignore_aliases(self, data: Any) -> bool:
-        return True
-
-
-def dump_catalog(data: dict[str, Any]) -> str:
-    return yaml.dump(data, Dumper=_NoAliases, sort_keys=False, allow_unicode=True)
-
-
-def topic_markdown(title: str) -> str:
-    return f"# {title}\n\nA few words on the idea.\n\n<!-- learnpath:topic-resources -->\n"
-
-
-def make_project(
-    root: Path,
-    data: dict[str, Any] | str,
-    *,
-    topic_pages: dict[str, str] | None = None,
-    index: str = "# Home\n\n<!-- learnpath:path-list -->\n",
-    nav_paths: list[str] | None = None,
-) -> Path:
-    """Write an MkDocs project into ``root`` and return its mkdocs.yml.
-
-    ``data`` is the catalog (a dict, dumped as YAML, or raw YAML text).
-    The config is the repository's own mkdocs.yml with the nav and the file
-    locations adjusted; ``nav_paths`` overrides the path pages it lists.
-    """
-    catalog_text = data if isinstance(data, str) else dump_catalog(data)
-    (root / "resources.yaml").write_text(catalog_text, encoding="utf-8")
-    content = root / "content"
-    (content / "topics").mkdir(parents=True)
-    (content / "stylesheets").mkdir()
-    shutil.copy(REPO / "content" / "stylesheets" / "extra.css", content / "stylesheets" / "extra.css")
-    (content / "index.md").write_text(index, encoding="utf-8")
-    parsed = data if isinstance(data, dict) else {}
-    if topic_pages is None:
-        topic_pages = {t["id"]: topic_markdown(t["title"]) for t in parsed.get("topics", [])}
-    for topic_id, text in topic_pages.items():
-        (content / "topics" / f"{topic_id}.md").write_text(text, encoding="utf-8")
-    if nav_paths is None:
-        nav_paths = [f"paths/{p['id']}.md" for p in parsed.get("paths", [])]
-
-    config = copy.deepcopy(yaml.safe_load((REPO / "mkdocs.yml").read_text(encoding="utf-8")))
-    config["nav"] = [
-        {"Home": "index.md"},
-        {"Paths": nav_paths},
-        {"Topics": [f"topics/{t}.md" for t in topic_pages]},
-        {"Catalog": "catalog.md"},
-    ]
-    config["hooks"] = [str(HOOK)]
-    config["watch"] = []
-    config_file = root / "mkdocs.yml"
-    config_file.write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
-    return config_file
-
-
-# --------------------------------------------------------------------------- #
-# The real site, built once per session (the build and browser tests share it)
-# --------------------------------------------------------------------------- #
 
 
 @pytest.fixture(scope="session")
@@ -154,24 +30,3 @@ def real_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     )
     assert result.returncode == 0, f"mkdocs build --strict failed:\n{result.stdout}\n{result.stderr}"
     return site
-
-
-def broken_internal_links(site: Path) -> tuple[list[str], int]:
-    """Relative links (and their #anchors) in the built pages that lead nowhere, and how many were checked.
-
-    The cards are raw HTML, which MkDocs' own link validation does not see.
-    """
-    broken, checked = [], 0
-    for page in sorted(site.rglob("*.html")):
-        if page.name == "404.html":  # Material links it from the site root ("/")
-            continue
-        html = page.read_text(encoding="utf-8")
-        for target_url, anchor in re.findall(r'<a (?:class="[^"]*" )?href="([^"#:/][^"#:]*)(?:#([^"]*))?"', html):
-            checked += 1
-            target = (page.parent / target_url).resolve()
-            target = target / "index.html" if target.is_dir() else target
-            if not target.is_file():
-                broken.append(f"{page.relative_to(site)}: {target_url} does not exist")
-            elif anchor and f'id="{anchor}"' not in target.read_text(encoding="utf-8"):
-                broken.append(f"{page.relative_to(site)}: no #{anchor} in {target_url}")
-    return broken, checked

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO, broken_internal_links
+from site_helpers import REPO, broken_internal_links
 
 from learnpath.catalog import load_catalog
 from learnpath.site import render

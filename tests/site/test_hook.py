@@ -18,7 +18,7 @@ from mkdocs.commands.build import build
 from mkdocs.config import load_config
 from mkdocs.exceptions import Abort
 
-from conftest import broken_internal_links, dump_catalog, make_project, topic_markdown
+from site_helpers import broken_internal_links, dump_catalog, make_project, topic_markdown
 
 from learnpath.site.hook import find_markers
 
