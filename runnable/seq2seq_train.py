@@ -275,6 +275,20 @@ def exact_match(params: AttentionSeq2SeqParams, task: ReverseTask, src: np.ndarr
     return float(np.mean(correct)), weights
 
 
+def alignment_example(seed: int = 0, steps: int = 300) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Train briefly, then decode one held-out sequence: (source ids [S], output ids [L], weights [L, S]).
+
+    The weights are the picture of Bahdanau et al.'s figure 3: row i shows where
+    output token i looked in the source. For reversal, an anti-diagonal. A few
+    seconds on one core; the same seed gives the same picture.
+    """
+    task = ReverseTask()
+    params, _ = train(task, seed=seed, steps=steps, batch_size=32)
+    src, _, _ = task.batch(np.random.default_rng(10_000 + seed), 1)  # [1, S]
+    ids, weights = greedy_decode_attention(params, src, bos=task.bos, eos=task.eos, max_len=task.length + 1)
+    return src[0], ids[0], weights[0]  # [S], [L], [L, S]
+
+
 def main(argv: list[str] | None = None) -> int:
     """Train, report held-out exact match, and print one alignment as text."""
     parser = argparse.ArgumentParser(description="Train the attention seq2seq model to reverse sequences.")

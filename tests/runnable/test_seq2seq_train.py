@@ -10,6 +10,7 @@ from runnable.seq2seq import CellKind
 from runnable.seq2seq_attention import Score, attention_seq2seq_logits, init_attention_seq2seq
 from runnable.seq2seq_train import (
     ReverseTask,
+    alignment_example,
     exact_match,
     gru_layer_backward,
     gru_layer_forward,
@@ -163,3 +164,12 @@ def test_short_training_learns_to_reverse_with_an_anti_diagonal_alignment():
     mean_weights = weights[:, : task.length].mean(axis=0)  # [B, S, S] -> [S, S]
     np.testing.assert_array_equal(mean_weights.argmax(-1), np.arange(task.length)[::-1])
     assert mean_weights[:, ::-1].diagonal().mean() > 0.4
+
+
+def test_alignment_example_is_a_deterministic_reversal():
+    src, ids, weights = alignment_example(seed=0, steps=40)
+    src_again, ids_again, weights_again = alignment_example(seed=0, steps=40)
+    np.testing.assert_array_equal(weights, weights_again)
+    np.testing.assert_array_equal(ids, ids_again)
+    assert weights.shape == (len(ids), len(src))
+    np.testing.assert_allclose(weights.sum(-1), 1, rtol=1e-12)
