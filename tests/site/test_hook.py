@@ -161,6 +161,14 @@ def test_unknown_marker(tmp_path: Path, catalog_data: dict[str, Any], monkeypatc
     assert "hint:" in message and "learnpath:path-list" in message
 
 
+def test_marker_line_counts_the_front_matter(
+    tmp_path: Path, catalog_data: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    index = "---\ntitle: Home\nhide:\n  - toc\n---\n\n# Home\n\n<!-- learnpath:nope -->\n"
+    message = abort_message(make_project(tmp_path, catalog_data, index=index), monkeypatch)
+    assert "content/index.md:9: unknown marker <!-- learnpath:nope -->" in message
+
+
 def test_topic_marker_outside_a_topic_page(
     tmp_path: Path, catalog_data: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -301,6 +301,17 @@ def find_markers(markdown: str) -> list[Marker]:
     return markers
 
 
+def _line_offset(page: Page, markdown: str) -> int:
+    """Lines of front matter MkDocs removed before this event, so errors cite the file's own line."""
+    try:
+        source = page.file.content_string
+    except OSError:  # pragma: no cover - the file vanished mid-build; the numbers are only for messages
+        return 0
+    if not source.rstrip("\n").endswith(markdown.rstrip("\n")):
+        return 0
+    return max(0, len(source.splitlines()) - len(markdown.splitlines()))
+
+
 def _topic_of(page: Page) -> str | None:
     parts = page.file.src_uri.split("/")
     if len(parts) == 2 and parts[0] == "topics" and parts[1].endswith(".md"):
@@ -413,8 +424,10 @@ def expand_markers(
     if not markers:
         return markdown
     lines = markdown.splitlines()
+    offset = _line_offset(page, markdown)
     for marker in markers:
-        lines[marker.line - 1] = _replacement(marker, page, config, build, link)
+        in_file = Marker(marker.name, marker.line + offset, marker.argument)
+        lines[marker.line - 1] = _replacement(in_file, page, config, build, link)
     return "\n".join(lines) + "\n"
 
 
