@@ -62,7 +62,7 @@ def gru_layer_forward(x: np.ndarray, params: CellParams, h0: np.ndarray | None =
     for t in range(x.shape[0]):
         r, z, n, h_n = gru_gates(x_proj[t], h, params)  # 4 x [B, H]
         steps.append((r, z, n, h_n, h))
-        h = (1 - z) * n + z * h
+        h = (1 - z) * n + z * h  # equation (4) of runnable.gru
         outputs.append(h)
     return np.stack(outputs), h, (x, params, steps)  # T x [B, H] -> [T, B, H]
 
@@ -186,7 +186,9 @@ def loss_and_grads(
     """
     base = params.base
     if base.cell is not CellKind.GRU:
-        raise ValueError(f"training supports CellKind.GRU only, not {base.cell.value!r}; use init_attention_seq2seq(cell='gru')")
+        raise ValueError(
+            f"training supports CellKind.GRU only, not {base.cell.value!r}; use init_attention_seq2seq(cell='gru')"
+        )
     x_src = base.src_embed[src].transpose(1, 0, 2)  # [B, S] -> [B, S, E] -> [S, B, E]
     enc_out, enc_last, enc_cache = gru_layer_forward(x_src, base.encoder)  # -> [S, B, H], [B, H]
     x_tgt = base.tgt_embed[tgt_in].transpose(1, 0, 2)  # [B, T] -> [T, B, E]
@@ -232,6 +234,7 @@ class ReverseTask:
 
     @property
     def vocab(self) -> int:
+        """Vocabulary size: the symbols plus PAD, BOS and EOS."""
         return 3 + self.n_symbols
 
     def batch(self, rng: np.random.Generator, size: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
