@@ -25,43 +25,22 @@ _THREAD_VARS = (
 for _var in _THREAD_VARS:
     os.environ.setdefault(_var, "1")
 
-import ctypes  # noqa: E402
-import glob  # noqa: E402
 import importlib  # noqa: E402
 
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
-# Names under which OpenBLAS builds export their thread setter (NumPy >= 2 wheels
-# ship scipy-openblas with a prefixed, 64-bit-integer symbol).
-_OPENBLAS_SETTERS = (
-    "scipy_openblas_set_num_threads64_",
-    "scipy_openblas_set_num_threads",
-    "openblas_set_num_threads64_",
-    "openblas_set_num_threads",
-)
+from runnable._common import set_blas_threads  # noqa: E402
 
 
 def _pin_loaded_blas_to_one_thread() -> None:
-    """Limit an already-loaded OpenBLAS to one thread; a no-op if none is found."""
+    """Limit an already-loaded BLAS to one thread (threadpoolctl if installed, else OpenBLAS directly)."""
     try:
         threadpoolctl = importlib.import_module("threadpoolctl")
     except ImportError:
-        threadpoolctl = None
-    if threadpoolctl is not None:
+        set_blas_threads(1)
+    else:
         threadpoolctl.threadpool_limits(1)
-        return
-    libs_dir = os.path.join(os.path.dirname(np.__file__), os.pardir, "numpy.libs")
-    for path in glob.glob(os.path.join(libs_dir, "*openblas*.so*")):
-        try:
-            lib = ctypes.CDLL(path)
-        except OSError:
-            continue
-        for name in _OPENBLAS_SETTERS:
-            setter = getattr(lib, name, None)
-            if setter is not None:
-                setter(1)
-                break
 
 
 _pin_loaded_blas_to_one_thread()
