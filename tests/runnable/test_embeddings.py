@@ -109,3 +109,15 @@ def test_training_is_deterministic_and_keeps_float32(corpus):
 def test_unknown_word_error_lists_the_vocabulary(corpus):
     with pytest.raises(KeyError, match="'zebra' is not in the vocabulary; known words: the, a"):
         corpus.id("zebra")
+
+
+def test_command_prints_falling_loss_and_topical_neighbours(capsys):
+    from runnable.embeddings import main
+
+    assert main(["--epochs", "3"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    losses = [float(line.rsplit(" ", 1)[1]) for line in lines if line.startswith("epoch")]
+    assert len(losses) == 3 and losses[-1] < losses[0]
+    cat_line = next(line for line in lines if line.strip().startswith("cat:"))
+    neighbours = {entry.split()[0] for entry in cat_line.split(":", 1)[1].split(",")}
+    assert neighbours == {"dog", "horse", "cow", "sheep"}

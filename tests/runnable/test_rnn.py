@@ -2,6 +2,8 @@
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from runnable.rnn import (
     CellParams,
@@ -150,3 +152,16 @@ def test_stacked_matches_torch_num_layers(torch, torch_recurrent, rng, dtype, to
     outputs, h_n = stacked(rnn_layer, x, cells, nonlinearity=Nonlinearity.RELU)
     assert rel_error(outputs, expected_out.numpy()) < tol
     assert rel_error(h_n, expected_h.numpy()) < tol
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.data())
+def test_reverse_time_with_lengths_is_an_involution_that_keeps_padding(data):
+    n_steps = data.draw(st.integers(1, 6), label="T")
+    lengths = np.array(data.draw(st.lists(st.integers(1, n_steps), min_size=1, max_size=4), label="lengths"))
+    x = np.arange(n_steps * len(lengths) * 2, dtype=float).reshape(n_steps, len(lengths), 2)  # [T, B, 2]
+    reversed_ = reverse_time(x, lengths)
+    np.testing.assert_array_equal(reverse_time(reversed_, lengths), x)
+    for b, n in enumerate(lengths):
+        np.testing.assert_array_equal(reversed_[:n, b], x[:n, b][::-1])
+        np.testing.assert_array_equal(reversed_[n:, b], x[n:, b])
