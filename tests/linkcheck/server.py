@@ -118,16 +118,13 @@ class _Handler(BaseHTTPRequestHandler):
         super().end_headers()
 
     def _mark_done(self):
-        if getattr(self, "_active", False):
-            self._active = False
-            self.server.request_finished()
+        self.server.request_finished(self)
 
     def _handle(self):
         parts = urlsplit(self.path)
         self.query = {k: v[0] for k, v in parse_qs(parts.query).items()}
         srv = self.server
-        srv.request_started(self.command, parts.path, self.headers.get("User-Agent", ""))
-        self._active = True
+        srv.request_started(self, parts.path)
         try:
             if srv.owner.latency:
                 time.sleep(srv.owner.latency)
@@ -374,7 +371,8 @@ class _HostServer(ThreadingHTTPServer):
     def __init__(self, address: str, owner: "LinkServer", port: int = 0):
         self.owner = owner
         self.counters = Counters()
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()
+        self._active_handlers: set[_Handler] = set()
         super().__init__((address, port), _Handler)
 
     def handle_error(self, request, client_address):
@@ -388,20 +386,29 @@ class _HostServer(ThreadingHTTPServer):
                 c.connections += 1
                 c.max_connections = max(c.max_connections, c.open_connections)
 
-    def request_started(self, method: str, path: str, user_agent: str):
+    def request_started(self, handler: _Handler, path: str):
         with self._lock:
+            # A client that gave up (timed out on /hang) may start its next request
+            # before the abandoned handler notices; count only handlers whose client is
+            # still there, or the limit would look broken when it is not.
+            for other in [h for h in self._active_handlers if h._client_gone()]:
+                self.request_finished(other)
+            self._active_handlers.add(handler)
             c = self.counters
             c.requests += 1
             c.active += 1
             c.max_active = max(c.max_active, c.active)
-            c.methods[method] += 1
+            c.methods[handler.command] += 1
             c.paths[path] += 1
             c.times[path].append(time.monotonic())
-            c.user_agents.add(user_agent)
+            c.user_agents.add(handler.headers.get("User-Agent", ""))
         self.owner.track_total(+1)
 
-    def request_finished(self):
+    def request_finished(self, handler: _Handler):
         with self._lock:
+            if handler not in self._active_handlers:
+                return  # already counted as finished (by the sweep above)
+            self._active_handlers.discard(handler)
             self.counters.active -= 1
         self.owner.track_total(-1)
 

@@ -557,8 +557,11 @@ class Checker:
                     job.deadline = min(job.deadline + max(0.0, now - job.queued_at), run_end)
                 job.last_start = now
                 executor.submit(self._work, job, host, finished)
-            if not host.queue:
-                del self._waiting[host.key]
+            # Round robin: a host that was served goes to the back of the line, so
+            # with fewer workers than slots every host still progresses.
+            del self._waiting[host.key]
+            if host.queue:
+                self._waiting[host.key] = host
             if self._in_flight >= self.options.workers:
                 break
         return wake
