@@ -94,6 +94,32 @@ def test_snippet_syntax_in_catalog_text_includes_nothing(
         assert "TOP-SECRET-CONTENT" not in page.read_text(), page
 
 
+def test_catalog_text_is_escaped_everywhere_in_the_built_site(
+    tmp_path: Path, catalog_data: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Not only in our cards: the page <title>, the nav, the table of contents and the search index too.
+
+    The <title> case is real: Material filters the title through Jinja's
+    `striptags`, which decodes entities, so the hook must set the title itself.
+    """
+    hostile = '</title><script>alert(1)</script><img src=x onerror=alert(2)> "q"'
+    catalog_data["paths"][0]["title"] = hostile
+    catalog_data["paths"][0]["stages"][0]["title"] = hostile
+    catalog_data["resources"][0]["title"] = hostile
+    catalog_data["resources"][0]["authors"] = [hostile]
+    catalog_data["resources"][0]["description"] = f"It says {hostile} here."
+    site = build_project(make_project(tmp_path, catalog_data), monkeypatch)
+    pages = list(site.rglob("*.html"))
+    assert len(pages) >= 5
+    for html_file in pages:
+        html = html_file.read_text()
+        assert "<script>alert" not in html and "<img src=x" not in html, html_file
+    path_page = (site / "paths" / "mini" / "index.html").read_text()
+    assert "<title>&lt;/title&gt;&lt;script&gt;alert(1)&lt;/script&gt;" in path_page
+    index = (site / "search" / "search_index.json").read_text()
+    assert "<script>alert" not in index
+
+
 def test_markers_in_fenced_code_are_left_alone(
     tmp_path: Path, catalog_data: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -431,14 +431,15 @@ def expand_markers(
     return "\n".join(lines) + "\n"
 
 
-def _generated_page(src_uri: str, build: _Build, link: render.Linker) -> str | None:
-    """The Markdown of a page this hook generates, or None for any other page."""
+def _generated_page(src_uri: str, build: _Build, link: render.Linker) -> tuple[str, str] | None:
+    """(title, Markdown) of a page this hook generates, or None for any other page."""
     if src_uri == render.CATALOG_PAGE:
-        return render.render_catalog_page(build.index, link)
+        return "Catalog", render.render_catalog_page(build.index, link)
     if src_uri.startswith("paths/") and src_uri.endswith(".md"):
         path_id = src_uri[len("paths/") : -len(".md")]
-        if any(p.id == path_id for p in build.index.catalog.paths):
-            return render.render_path_page(build.index, path_id, link)
+        for path in build.index.catalog.paths:
+            if path.id == path_id:
+                return path.title, render.render_path_page(build.index, path_id, link)
     return None
 
 
@@ -450,6 +451,12 @@ def on_page_markdown(markdown: str, *, page: Page, config: MkDocsConfig, files: 
     if page.file.generated_by:
         generated = _generated_page(page.file.src_uri, _current, link)
         if generated is not None:
-            return generated
+            title, body = generated
+            # An explicit, escaped title. Left to MkDocs, the title would come
+            # from the <h1> with its entities intact, and Material's <title>
+            # filters it through Jinja's `striptags`, which decodes them: a path
+            # titled "</title><script>..." would run as a script.
+            page.meta["title"] = render.esc(title)
+            return body
     return expand_markers(markdown, page, config, _current, link)
 
