@@ -7,14 +7,37 @@ Library API (the CLI in `learnpath.linkcheck.command` is a thin layer on it)::
     checker = Checker(FetchOptions(per_host=2, read_timeout=10))
     for result in checker.check(["https://example.org/a", "https://example.org/b#intro"]):
         print(result.verdict.icon, result.url, result.explanation, "->", result.suggestion)
+
+Names are imported on first use: a run answered from the history alone never
+pays for importing ``requests``.
 """
 
-from learnpath.linkcheck.detectors import DEFAULT_DETECTORS, Detector, default_detectors, youtube_detector
-from learnpath.linkcheck.fetch import USER_AGENT, CheckStats, Checker, FetchOptions, check_urls
-from learnpath.linkcheck.netguard import AddressPolicy, UrlRefused
-from learnpath.linkcheck.verdicts import Result, Verdict
+from __future__ import annotations
 
-__all__ = [
-    "AddressPolicy", "CheckStats", "Checker", "DEFAULT_DETECTORS", "Detector", "FetchOptions", "Result",
-    "USER_AGENT", "UrlRefused", "Verdict", "check_urls", "default_detectors", "youtube_detector",
-]
+import importlib
+from typing import TYPE_CHECKING, Any
+
+_EXPORTS = {
+    "DEFAULT_DETECTORS": "detectors", "Detector": "detectors", "default_detectors": "detectors",
+    "youtube_detector": "detectors",
+    "USER_AGENT": "fetch", "CheckStats": "fetch", "Checker": "fetch", "FetchOptions": "fetch", "check_urls": "fetch",
+    "AddressPolicy": "netguard", "UrlRefused": "netguard",
+    "Result": "verdicts", "Verdict": "verdicts",
+}
+
+__all__ = sorted(_EXPORTS)
+
+if TYPE_CHECKING:
+    from learnpath.linkcheck.detectors import DEFAULT_DETECTORS, Detector, default_detectors, youtube_detector
+    from learnpath.linkcheck.fetch import USER_AGENT, CheckStats, Checker, FetchOptions, check_urls
+    from learnpath.linkcheck.netguard import AddressPolicy, UrlRefused
+    from learnpath.linkcheck.verdicts import Result, Verdict
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'learnpath.linkcheck' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"learnpath.linkcheck.{module}"), name)
+    globals()[name] = value  # later lookups skip this function
+    return value
