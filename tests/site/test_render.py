@@ -56,7 +56,9 @@ def test_join_names() -> None:
 
 
 def test_card_shows_every_field(catalog_data: dict[str, Any]) -> None:
-    catalog_data["resources"][1]["alternate_urls"] = ["https://example.org/beta.pdf"]
+    catalog_data["resources"][1]["alternate_urls"] = [
+        "https://www.example.org/beta.pdf", "https://mirror.example.net/a", "https://mirror.example.net/b"
+    ]
     catalog_data["resources"][1]["year"] = 2017
     index = index_of(catalog_data)
     beta = index.resources["beta"]
@@ -73,7 +75,11 @@ def test_card_shows_every_field(catalog_data: dict[str, Any]) -> None:
     assert "Why here:</span> It is the source." in card
     assert '<a href="/catalog.md#alpha">Title of alpha</a>' in card  # prerequisite -> its catalog card
     assert '<a href="/paths/mini.md#beta">A mini path, stage 2</a>' in card  # where the path uses it
-    assert '<a href="https://example.org/beta.pdf" rel="noopener">copy 1</a>' in card
+    assert (
+        'Also at:</span> <a href="https://www.example.org/beta.pdf" rel="noopener">example.org</a>, '
+        '<a href="https://mirror.example.net/a" rel="noopener">mirror.example.net (1)</a>, '
+        '<a href="https://mirror.example.net/b" rel="noopener">mirror.example.net (2)</a>'
+    ) in card
     assert 'href="/topics/transformer.md">The Transformer<' in card and 'href="/topics/attention.md">Attention<' in card
     assert ">3<" in card  # the step number
     assert "\n\n" not in card  # a blank line would end the raw HTML block early

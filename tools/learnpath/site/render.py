@@ -18,6 +18,7 @@ import html
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from urllib.parse import urlsplit
 
 from learnpath.catalog.schema import Catalog, LearningPath, Level, Resource, Stage, Step, Topic
 
@@ -243,9 +244,13 @@ def _topic_chips(resource: Resource, index: SiteIndex, link: Linker) -> str:
 
 
 def _mirrors(resource: Resource) -> str:
+    """Other addresses of the same work, each named by its site (``arxiv.org``)."""
     if not resource.alternate_urls:
         return ""
-    links = [_external(u, f"copy {n}") for n, u in enumerate(resource.alternate_urls, start=1)]
+    hosts = [(urlsplit(u).hostname or "link").removeprefix("www.") for u in resource.alternate_urls]
+    # Two copies on one site (a PDF and an HTML version) get numbered apart.
+    names = [h if hosts.count(h) == 1 else f"{h} ({hosts[:i + 1].count(h)})" for i, h in enumerate(hosts)]
+    links = [_external(u, esc(name)) for u, name in zip(resource.alternate_urls, names)]
     return f'<p class="lp-card__mirrors"><span class="lp-label">Also at:</span> {", ".join(links)}</p>'
 
 
