@@ -100,12 +100,21 @@ def torch_block(shape, reps, min_time, threads):
         }
 
 
-def worker(threads: int, reps: int, min_time: float) -> None:
-    """Runs in a subprocess whose BLAS thread count is already set; prints one JSON line."""
+def worker(threads: int, reps: int, min_time: float, rounds: int) -> None:
+    """Runs in a subprocess whose BLAS thread count is already set; prints one JSON line.
+
+    Each round times NumPy's whole block, then PyTorch's whole block; the figure
+    per library is the median over rounds of its block medians, so a burst of
+    load from other processes during one block does not decide the ratio.
+    """
     results = {"threads": threads, "kernel": openblas_kernel(), "shapes": []}
-    numpy_times = [numpy_block(s, reps, min_time) for s in SHAPES]  # NumPy's block
-    torch_times = [torch_block(s, reps, min_time, threads) for s in SHAPES]  # then PyTorch's
-    for shape, n, t in zip(SHAPES, numpy_times, torch_times):
+    numpy_rounds, torch_rounds = [], []
+    for _ in range(rounds):
+        numpy_rounds.append([numpy_block(s, reps, min_time) for s in SHAPES])  # NumPy's block
+        torch_rounds.append([torch_block(s, reps, min_time, threads) for s in SHAPES])  # then PyTorch's
+    for i, shape in enumerate(SHAPES):
+        n = {piece: statistics.median(r[i][piece] for r in numpy_rounds) for piece in ("mha", "encoder_layer")}
+        t = {piece: statistics.median(r[i][piece] for r in torch_rounds) for piece in ("mha", "encoder_layer")}
         results["shapes"].append({"shape": shape, "numpy": n, "torch": t})
     print(json.dumps(results))
 
@@ -117,7 +126,10 @@ def run_worker(threads: int, args) -> dict:
     if not args.keep_coretype:
         env.pop("OPENBLAS_CORETYPE", None)
         env.pop("OPENBLAS_L2_SIZE", None)
-    cmd = [sys.executable, __file__, "--worker", str(threads), "--reps", str(args.reps), "--min-time", str(args.min_time)]
+    cmd = [
+        sys.executable, __file__, "--worker", str(threads),
+        "--reps", str(args.reps), "--min-time", str(args.min_time), "--rounds", str(args.rounds),
+    ]
     out = subprocess.run(cmd, env=env, capture_output=True, text=True, check=True, timeout=1200)
     return json.loads(out.stdout.strip().splitlines()[-1])
 
@@ -176,21 +188,28 @@ def main() -> int:
     parser.add_argument("--worker", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--reps", type=int, default=20, help="minimum timed runs per measurement")
     parser.add_argument("--min-time", type=float, default=1.0, help="minimum seconds per measurement")
+    parser.add_argument("--rounds", type=int, default=3, help="alternating NumPy/PyTorch blocks per thread count")
     parser.add_argument("--quick", action="store_true", help="fewer repetitions, skip memory and training")
     parser.add_argument("--skip-train", action="store_true", help="do not time the training demo")
     parser.add_argument("--keep-coretype", action="store_true", help="keep OPENBLAS_CORETYPE/OPENBLAS_L2_SIZE")
     args = parser.parse_args()
     if args.worker:
-        worker(args.worker, args.reps, args.min_time)
+        worker(args.worker, args.reps, args.min_time, args.rounds)
         return 0
     if args.quick:
-        args.reps, args.min_time = 5, 0.2
+        args.reps, args.min_time, args.rounds = 5, 0.2, 1
     print(f"OPENBLAS_CORETYPE in this shell: {os.environ.get('OPENBLAS_CORETYPE', '(unset)')}"
           f"{' (kept)' if args.keep_coretype else ' (dropped in the workers)'}")
-    report([run_worker(n, args) for n in (1, 2)])
+    load_before = os.getloadavg()
+    results = [run_worker(n, args) for n in (1, 2)]
+    report(results)
+    load_after = os.getloadavg()
+    print(f"load average (1 min) before {load_before[0]:.2f}, after {load_after[0]:.2f} on {os.cpu_count()} cores", end="")
+    print(": other processes were competing, treat the figures as rough" if max(load_before[0], load_after[0]) > 1.5 else "")
     if not args.quick:
         attention_memory()
         if not args.skip_train:
+            # train_toy pins OpenBLAS to one thread itself (--blas-threads 1).
             training_times()
     return 0
 
