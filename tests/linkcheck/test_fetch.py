@@ -41,7 +41,7 @@ CASES: list[tuple[str, Callable[[LinkServer], str], Verdict, str]] = [
     ("fragment present (GitHub user-content-)", lambda s: s.url("/page#gh"), Verdict.ok, "200"),
     ("fragment missing", lambda s: s.url("/page#no-such-section"), Verdict.fragment_missing, "no-such-section"),
     ("fragment after redirect", lambda s: s.url("/chain/302/1#gone"), Verdict.fragment_missing, "'gone'"),
-    ("fragment on plain text", lambda s: s.url("/text#whatever"), Verdict.ok, "200"),
+    ("fragment on plain text", lambda s: s.url("/text#whatever"), Verdict.ok, "not HTML"),
     ("text fragment not checked", lambda s: s.url("/page#:~:text=hello"), Verdict.ok, "200"),
     ("YouTube removed video", lambda s: s.url("/watch?v=gone", TUBE), Verdict.soft_broken, "isn't available"),
     ("YouTube private video", lambda s: s.url("/watch?v=private", TUBE), Verdict.soft_broken, "private"),

@@ -257,18 +257,23 @@ class _Watchdog:
         self._cond = threading.Condition()
         self._seq = itertools.count()
         self._closed = False
+        self._cutting = False
         self._on_kill = on_kill
         self._thread = threading.Thread(target=self._run, name="linkcheck-watchdog", daemon=True)
         self._thread.start()
 
     def watch(self, tracker: _Tracker) -> None:
         with self._cond:
+            if self._cutting:
+                tracker.expire()  # a request that slipped in after stop() ends at once
+                return
             heapq.heappush(self._heap, (tracker.deadline, next(self._seq), tracker))
             self._cond.notify()
 
     def expire_all(self) -> None:
-        """Cut every running request now (stop())."""
+        """Cut every running request now, and any that starts later (stop, run deadline)."""
         with self._cond:
+            self._cutting = True
             trackers = [t for _, _, t in self._heap]
             self._heap.clear()
         for tracker in trackers:
@@ -599,7 +604,9 @@ class Checker:
         out = []
         for url, fragment in job.originals.items():
             verdict, explanation, suggestion = outcome.verdict, outcome.explanation, outcome.suggestion
-            if verdict in (Verdict.ok, Verdict.redirected) and fragment is not None and job.anchors is not None:
+            if verdict in (Verdict.ok, Verdict.redirected) and fragment is not None and not job.content_is_html:
+                explanation += f"; fragment {fragment!r} not checked: the resource is not HTML"
+            elif verdict in (Verdict.ok, Verdict.redirected) and fragment is not None and job.anchors is not None:
                 if not has_anchor(job.anchors, fragment) and job.body_truncated:
                     # Not seen in what we read; the rest of the page may have it. No alarm.
                     explanation += (f"; fragment {fragment!r} not verified: not in the first "
@@ -662,7 +669,8 @@ class Checker:
         try:
             parts, addresses = self.policy.check_resolved(job.current)
         except UrlRefused as err:
-            hop = f" (reached by redirect from {job.hops[-1][1]})" if job.hops else ""
+            came_from = job.hops[-2][1] if len(job.hops) > 1 else job.base
+            hop = f" (reached by a redirect from {came_from})" if job.hops else ""
             return _Done(Verdict.invalid, f"refused before fetching {job.current}{hop}: {err}")
         except HostUnresolvable as err:
             return _Done(Verdict.broken, f"{err}: the host does not exist",
