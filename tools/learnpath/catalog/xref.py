@@ -9,7 +9,8 @@ linear in the size of the catalog (dictionaries, one depth-first search).
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterator
+from collections import defaultdict
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from learnpath.catalog.errors import place
@@ -125,12 +126,14 @@ def _duplicate_urls(report: _Report, data: dict[str, Any]) -> None:
 
 def _resource_references(report: _Report, data: dict[str, Any],
                          topic_ids: dict[str, int], resource_ids: dict[str, int]) -> None:
+    topics = _Suggester(topic_ids, "topics")
+    prerequisites = _Suggester([*topic_ids, *resource_ids], "resources or topics")
     for index, record in _records(data, "resources"):
         listed: set[str] = set()
         for j, topic in _strings(record, "topics"):
             loc = ("resources", index, "topics", j)
             if topic not in topic_ids:
-                report.add(loc, f"unknown topic '{topic}'", _suggest(topic, topic_ids, "topics"))
+                report.add(loc, f"unknown topic '{topic}'", topics.hint(topic))
             elif topic in listed:
                 report.add(loc, f"lists topic '{topic}' twice", "remove the repeat")
             listed.add(topic)
@@ -139,7 +142,7 @@ def _resource_references(report: _Report, data: dict[str, Any],
             loc = ("resources", index, "prerequisites", j)
             if prereq not in resource_ids and prereq not in topic_ids:
                 report.add(loc, f"unknown prerequisite '{prereq}' (neither a resource nor a topic id)",
-                           _suggest(prereq, {**topic_ids, **resource_ids}, "resources or topics"))
+                           prerequisites.hint(prereq))
             elif prereq in listed:
                 report.add(loc, f"lists prerequisite '{prereq}' twice", "remove the repeat")
             listed.add(prereq)
@@ -192,6 +195,7 @@ def _path_references(report: _Report, data: dict[str, Any], resource_ids: dict[s
     """Check each path's stages and steps; return the resource ids paths use."""
     used: set[str] = set()
     resources = data.get("resources") if isinstance(data.get("resources"), list) else []
+    suggester = _Suggester(resource_ids, "resources")
     for p, path in _records(data, "paths"):
         stage_ids: dict[str, int] = {}
         position: dict[str, Key] = {}  # resource id -> its first step in this path
@@ -203,7 +207,7 @@ def _path_references(report: _Report, data: dict[str, Any], resource_ids: dict[s
                     continue
                 loc = ("paths", p, "stages", s, "steps", t, "resource")
                 if rid not in resource_ids:
-                    report.add(loc, f"unknown resource '{rid}'", _suggest(rid, resource_ids, "resources"))
+                    report.add(loc, f"unknown resource '{rid}'", suggester.hint(rid))
                     continue
                 used.add(rid)
                 if rid in position:
@@ -244,8 +248,32 @@ def _unused(report: _Report, data: dict[str, Any], resource_ids: dict[str, int],
                        severity=Severity.warning, whole_record=True)
 
 
-def _suggest(value: str, known: dict[str, int], what: str) -> str:
-    close = difflib.get_close_matches(value, list(known), n=1, cutoff=0.6)
-    if close:
-        return f"did you mean '{close[0]}'?"
-    return f"use one of the ids defined under {what}"
+class _Suggester:
+    """"Did you mean ...?" for a misspelt id, affordable at 10,000 ids.
+
+    difflib compares a value with every candidate (tens of microseconds
+    each), so only ids with the same first character are candidates, and the
+    comparisons are capped per check: a realistic catalog gets a suggestion
+    for every typo, while one with thousands of broken references among
+    thousands of ids gets the first few and still answers in a blink.
+    """
+
+    BUDGET = 10_000  # candidate comparisons per check
+
+    def __init__(self, known: Iterable[str], what: str):
+        self.what = what
+        self.budget = self.BUDGET
+        self.by_initial: dict[str, list[str]] = defaultdict(list)
+        for value in known:
+            self.by_initial[value[:1]].append(value)
+        self.hints: dict[str, str] = {}
+
+    def hint(self, value: str) -> str:
+        if value not in self.hints:
+            candidates = self.by_initial.get(value[:1], [])
+            close = []
+            if len(candidates) <= self.budget:
+                self.budget -= len(candidates)
+                close = difflib.get_close_matches(value, candidates, n=1, cutoff=0.6)
+            self.hints[value] = f"did you mean '{close[0]}'?" if close else f"use one of the ids defined under {self.what}"
+        return self.hints[value]
