@@ -61,7 +61,7 @@ def served_site(request: pytest.FixtureRequest) -> Iterator[str]:
         thread.join(timeout=5)
 
 
-def test_path_page_cards_search_and_no_errors(served_site: str) -> None:
+def test_path_page_cards_filter_search_and_no_errors(served_site: str) -> None:
     from playwright.sync_api import Route, sync_playwright
 
     off_host: list[str] = []
@@ -110,6 +110,17 @@ def test_path_page_cards_search_and_no_errors(served_site: str) -> None:
             page.wait_for_function(
                 "s => document.body.getAttribute('data-md-color-scheme') !== s", arg=scheme, timeout=TIMEOUT_MS
             )
+
+            # The catalog filter hides the cards that do not match, and says how many remain.
+            page.goto(served_site + "catalog/", wait_until="load")
+            all_cards = page.locator("article.lp-card").count()
+            page.locator(".lp-filter select[name=kind]").select_option("paper")
+            visible = page.locator("article.lp-card:visible")
+            assert 0 < visible.count() < all_cards
+            assert set(visible.evaluate_all("cards => cards.map(c => c.dataset.kind)")) == {"paper"}
+            assert page.locator(".lp-filter__count").inner_text() == f"{visible.count()} of {all_cards} resources shown"
+            page.locator(".lp-filter select[name=kind]").select_option("")
+            assert page.locator("article.lp-card:visible").count() == all_cards
 
             # Search for "attention" finds results (lunr in a web worker, index from our server).
             page.locator("label.md-header__button[for='__search']:visible, .md-search__input").first.click()

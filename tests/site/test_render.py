@@ -66,6 +66,7 @@ def test_card_shows_every_field(catalog_data: dict[str, Any]) -> None:
     card = render.resource_card(beta, index, link, step=step, number=3, show_placements=True)
 
     assert 'id="beta"' in card and 'data-resource="beta"' in card
+    assert 'data-kind="paper" data-level="advanced" data-free="false"' in card  # for the catalog filter
     assert '<a href="https://example.org/beta" rel="noopener">Title of beta</a>' in card
     assert 'class="lp-badge lp-badge--paper">paper<' in card
     assert "lp-card--optional" in card and "lp-badge--optional" in card
@@ -211,6 +212,7 @@ def test_catalog_page_lists_each_resource_once_under_its_first_topic(catalog_dat
     # Within a topic, the order the paths teach them; resources on no path last.
     assert ids.index("gamma") < ids.index("beta") < ids.index("delta")
     assert ">4</span><span class=\"lp-fact__label\">resources<" in html
+    assert '<div class="lp-filter" hidden></div>' in html  # filled by javascripts/filter.js
 
 
 def test_topic_resources_in_teaching_order(catalog_data: dict[str, Any]) -> None:

@@ -279,7 +279,9 @@ def resource_card(
     if number is not None:
         head.insert(0, f'<span class="lp-card__number" title="Step {number}">{number}</span>')
     lines = [
-        f'<article class="{classes}"{id_attr} data-resource="{esc(resource.id)}">',
+        f'<article class="{classes}"{id_attr} data-resource="{esc(resource.id)}" '
+        f'data-kind="{resource.kind.value}" data-level="{resource.level.value}" '
+        f'data-free="{"true" if resource.free else "false"}">',
         '<div class="lp-card__head">' + "".join(head) + "</div>",
         '<h3 class="lp-card__title">' + _external(resource.url, esc(resource.title)) + "</h3>",
         '<p class="lp-card__authors">by ' + join_names(esc(a) for a in resource.authors) + "</p>",
@@ -402,6 +404,10 @@ def render_catalog_page(index: SiteIndex, link: Linker) -> str:
             (str(len(catalog.paths)), "paths"),
             (format_minutes(minutes), "of material"),
         ]),
+        # Filled by javascripts/filter.js; hidden until then, so without
+        # JavaScript the page is simply the full list.
+        '<div class="lp-filter" hidden></div>',
+        "",
     ]
     ids = _Ids(f"topic-{t.id}" for t in catalog.topics)
     for topic in catalog.topics:
