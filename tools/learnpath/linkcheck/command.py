@@ -229,7 +229,7 @@ def _check(args: argparse.Namespace) -> int:
     fetched, stop_signal = _fetch(to_fetch, args, history, policy)
     results = [cached.get(t.url) or fetched.get(t.url) for t in kept]
     results = results_with_uses([r for r in results if r is not None], uses)
-    if not args.no_wayback:
+    if not args.no_wayback and stop_signal is None:  # a stopped run should end now, not ask the archive
         results = _suggest_snapshots(results, history, args.wayback_url, args.timeout)
     history.save()
 
@@ -266,12 +266,15 @@ def _fetch_options(args: argparse.Namespace):
     """Map the command's options onto the engine's."""
     from learnpath.linkcheck.fetch import FetchOptions
 
-    return FetchOptions(
-        workers=args.workers, per_host=args.per_host, min_delay=args.delay,
-        connect_timeout=min(5.0, args.timeout), read_timeout=args.timeout,
-        url_deadline=args.timeout, run_deadline=args.run_timeout, retries=args.retries,
-        retry_timeouts=args.retry_timeouts, allow_private=args.allow_private, get_bodies=args.get_bodies,
-    )
+    try:
+        return FetchOptions(
+            workers=args.workers, per_host=args.per_host, min_delay=args.delay,
+            connect_timeout=min(5.0, args.timeout), read_timeout=args.timeout,
+            url_deadline=args.timeout, run_deadline=args.run_timeout, retries=args.retries,
+            retry_timeouts=args.retry_timeouts, allow_private=args.allow_private, get_bodies=args.get_bodies,
+        )
+    except ValueError as exc:  # the engine's own check, should an option slip past argparse
+        raise UsageError(str(exc)) from None
 
 
 def _fetch(urls: list[str], args: argparse.Namespace, history: History,
