@@ -14,6 +14,7 @@ Endpoints (any host):
     /ok, /page                 200 HTML with id="intro", id="user-content-gh", name="legacy"
     /status/CODE               that status (404, 410, 403, 999, 500, ...)
     /flaky/KEY?fail=N&code=C   C (default 500) for the first N requests of KEY, then 200
+    /reset/KEY?fail=N          the connection is reset (no answer) for the first N requests, then 200
     /chain/CODE/N              N redirects with CODE, then 200; /chain/mixed/N alternates 302 and 301
     /redirect?to=URL&code=C    one redirect to URL (any host, for cross-host and private tests)
     /loop/a, /loop/b           redirect to each other
@@ -47,6 +48,7 @@ import select
 import shutil
 import socket
 import ssl
+import struct
 import subprocess
 import tempfile
 import threading
@@ -189,6 +191,15 @@ def _flaky(h: _Handler, path: str):
         h.send(int(h.query.get("code", "500")), "try again later")
     else:
         h.send(200, PAGE)
+
+
+def _reset(h: _Handler, path: str):
+    """Reset the connection (TCP RST, no response) for the first ``fail`` requests of KEY."""
+    if h.server.owner.bump(f"reset:{path}") > int(h.query.get("fail", "1")):
+        return h.send(200, PAGE)
+    h.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    h.connection.close()
+    h.close_connection = True
 
 
 def _chain(h: _Handler, path: str):
@@ -346,7 +357,7 @@ _ROUTES = {
     "/redirect": _redirect,
 }
 _PREFIXES = {
-    "/status/": _status, "/flaky/": _flaky, "/chain/": _chain, "/loop/": _loop,
+    "/status/": _status, "/flaky/": _flaky, "/reset/": _reset, "/chain/": _chain, "/loop/": _loop,
     "/ratelimit/": _ratelimit, "/ratelimit-date/": _ratelimit,
 }
 

@@ -123,6 +123,15 @@ def test_5xx_is_retried_with_backoff_then_transient() -> None:
         assert checker.stats.retries == 2
 
 
+def test_a_connection_reset_is_retried() -> None:
+    with LinkServer(ADDRESSES[:1]) as srv:
+        once, always = srv.url("/reset/once?fail=1"), srv.url("/reset/always?fail=99")
+        results, _ = check([once, always], retries=2, backoff=0.05)
+        assert results[0].verdict is Verdict.ok and results[0].attempts == 2
+        assert results[1].verdict is Verdict.transient and "3 attempts" in results[1].explanation
+        assert srv.counters().paths["/reset/always"] == 3
+
+
 def test_a_timeout_is_not_retried_unless_asked() -> None:
     with LinkServer(ADDRESSES[:1]) as srv:
         (result,), _ = check([srv.url("/hang")], read_timeout=0.3, retries=2)

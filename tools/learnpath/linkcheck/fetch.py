@@ -14,7 +14,19 @@ next request to a worker only when
 * the job's own retry time (backoff, ``Retry-After``) has come.
 
 So a waiting job never occupies a thread, a redirect to another host counts
-against that host, and the per-host limit holds by construction.
+against that host, and the per-host limit holds by construction. Hosts are
+served round robin; time a job spends waiting for one of our own slots does
+not count against its deadline.
+
+Politeness
+----------
+HEAD first (GET when the body matters: fragments, detectors); any HEAD answer
+but 2xx/3xx is asked again with GET before it is judged. Resets, 5xx and 429
+are retried with exponential backoff and jitter; a timeout is not (unless
+``retry_timeouts``). A 429 pauses its whole host for ``Retry-After`` (up to
+``retry_after_cap``; longer gives up as transient), halves the host's
+concurrency for the rest of the run and, once it is down to one, doubles its
+minimum delay (from ``slowdown_delay``) on each further 429.
 
 Bounding time
 -------------
