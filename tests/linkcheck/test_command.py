@@ -274,7 +274,7 @@ def _start(args: list[str]) -> subprocess.Popen[str]:
                             stderr=subprocess.PIPE, text=True, env=env)
 
 
-def _wait_for(predicate, seconds: float = 10.0) -> None:
+def _wait_for(predicate, seconds: float = 20.0) -> None:
     deadline = time.monotonic() + seconds
     while not predicate():
         assert time.monotonic() < deadline, "the run never got there"

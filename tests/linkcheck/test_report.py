@@ -79,6 +79,8 @@ def test_markdown_links_lines_to_the_commit_and_says_when_all_pass() -> None:
     report = make_report()
     report.results = [r for r in report.results if r.verdict is Verdict.ok]
     assert "Every link passed" in rep.format_markdown(report)
+    report.results = []
+    assert "No links were checked." in rep.format_markdown(report) and "| Verdict |" not in rep.format_markdown(report)
 
 
 def test_markdown_stays_under_githubs_issue_limit() -> None:

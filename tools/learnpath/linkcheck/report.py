@@ -239,9 +239,10 @@ def format_markdown(report: Report, link_base: str | None = None) -> str:
     if info.interrupted:
         out.append("")
         out.append("**The run was interrupted; these results are partial.**")
-    out += ["", "| Verdict | Count |", "| --- | ---: |"]
     counts = report.counts()
-    out += [f"| {v.icon} {md_cell(v.label)} | {counts[v]} |" for v in VERDICT_ORDER if counts[v]]
+    if report.results:
+        out += ["", "| Verdict | Count |", "| --- | ---: |"]
+        out += [f"| {v.icon} {md_cell(v.label)} | {counts[v]} |" for v in VERDICT_ORDER if counts[v]]
     body = "\n".join(out)
     sections = []
     for verdict, members in report.by_verdict():
@@ -251,7 +252,9 @@ def format_markdown(report: Report, link_base: str | None = None) -> str:
             rows.append(_md_row(result, link_base))
         sections.append(rows)
     body += _fit(sections, MARKDOWN_BUDGET - len(body))
-    if not report.confirmed_broken and not any(r.verdict.is_failure for r in report.results):
+    if not report.results:
+        body += "\n\nNo links were checked."
+    elif not any(r.verdict.is_failure for r in report.results):
         body += "\n\nEvery link passed. :tada:"
     return body + "\n"
 
