@@ -375,3 +375,15 @@ def test_pull_request_workflow_checks_only_the_changes() -> None:
     assert "--only-changed \"$BASE_SHA\"" in text and "--format github" in text and "--allow-private" not in text
     checkout = flow["jobs"]["changed-links"]["steps"][0]
     assert checkout["with"]["fetch-depth"] == 0
+
+
+def test_a_bug_is_one_line_not_a_traceback(capsys, monkeypatch: pytest.MonkeyPatch) -> None:
+    from learnpath.linkcheck import extract
+
+    def broken(*_args, **_kwargs):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(extract, "collect", broken)
+    page("https://example.org/x")
+    code, _, err = check(capsys, "page.md")
+    assert code == 3 and "internal error: RuntimeError: boom" in err and "LEARNPATH_DEBUG=1" in err

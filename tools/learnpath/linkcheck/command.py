@@ -28,7 +28,7 @@ from learnpath.linkcheck.report import (
     FORMATTERS, OutputFormat, Progress, Report, RunInfo, format_markdown, load_json, results_with_uses, summary,
 )
 
-EXIT_OK, EXIT_BROKEN, EXIT_USAGE = 0, 1, 2
+EXIT_OK, EXIT_BROKEN, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
 EXIT_INTERRUPTED, EXIT_TERMINATED = 130, 143
 # Write the history every so often during a long run, so even a SIGKILL loses little.
 CHECKPOINT_SECONDS = 15.0
@@ -51,6 +51,7 @@ exit status:
   {EXIT_BROKEN}    at least one confirmed-broken link
   {EXIT_USAGE}    usage or configuration error: bad option, unreadable file, invalid catalog
        (the validator's messages are printed), damaged history, unknown git ref
+  {EXIT_INTERNAL}    internal error: a bug in learnpath (LEARNPATH_DEBUG=1 shows the traceback)
   {EXIT_INTERRUPTED}  interrupted by Ctrl-C; {EXIT_TERMINATED} stopped by SIGTERM (what finished is saved)
 
 examples:
@@ -195,6 +196,13 @@ def run_check_links(args: argparse.Namespace) -> int:
         print(f"check-links: {exc}", file=sys.stderr)
     except OSError as exc:
         print(f"check-links: {exc.filename or ''}: {exc.strerror or exc}", file=sys.stderr)
+    except Exception as exc:  # a bug: say so in one line; LEARNPATH_DEBUG=1 shows the traceback
+        if os.environ.get("LEARNPATH_DEBUG"):
+            raise
+        print(f"check-links: internal error: {type(exc).__name__}: {exc}\n"
+              "    hint: this is a bug in learnpath; re-run with LEARNPATH_DEBUG=1 and report the traceback",
+              file=sys.stderr)
+        return EXIT_INTERNAL
     return EXIT_USAGE
 
 
