@@ -43,8 +43,9 @@ what is checked:
 confirmation:
   a link is confirmed broken after failing in --confirm-runs consecutive runs at
   least --confirm-hours apart (history in --history); --strict confirms on the
-  first failure. Blocked (403/999/bot wall) and transient (timeouts, 5xx, 429)
-  results are never confirmed: they mean "could not verify", not "broken".
+  first failure; an invalid URL (refused before any request) is confirmed at once.
+  Blocked (403/999/bot wall) and transient (timeouts, 5xx, 429) results are never
+  confirmed: they mean "could not verify", not "broken".
 
 exit status:
   {EXIT_OK}    nothing confirmed broken (unconfirmed and unverifiable links may remain)
