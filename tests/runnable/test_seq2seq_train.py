@@ -11,6 +11,7 @@ from runnable.seq2seq_attention import Score, attention_seq2seq_logits, init_att
 from runnable.seq2seq_train import (
     ReverseTask,
     alignment_example,
+    clip_gradients,
     exact_match,
     gru_layer_backward,
     gru_layer_forward,
@@ -154,7 +155,7 @@ def test_training_rejects_lstm_with_a_clear_error(rng):
 
 def test_short_training_learns_to_reverse_with_an_anti_diagonal_alignment():
     task = ReverseTask(length=6, n_symbols=8)
-    params, losses = train(task, seed=0, steps=250, batch_size=32, hidden=24)
+    params, losses = train(task, seed=0, steps=300, batch_size=32)
     assert np.mean(losses[-20:]) < 0.1 * losses[0]
     test_src, _, _ = task.batch(np.random.default_rng(123), 200)
     accuracy, weights = exact_match(params, task, test_src)
@@ -173,3 +174,26 @@ def test_alignment_example_is_a_deterministic_reversal():
     np.testing.assert_array_equal(ids, ids_again)
     assert weights.shape == (len(ids), len(src))
     np.testing.assert_allclose(weights.sum(-1), 1, rtol=1e-12)
+
+
+def test_command_exits_non_zero_when_it_misses_the_target(capsys):
+    from runnable.seq2seq_train import main
+
+    assert main(["--steps", "2", "--target", "0.99"]) == 1  # two steps learn nothing
+    out = capsys.readouterr().out
+    assert "alignment of the first test sequence" in out
+    assert out.strip().splitlines()[-1].startswith("held-out exact match")
+    assert main(["--steps", "2", "--target", "0"]) == 0
+
+
+def test_clip_gradients_bounds_the_global_norm_and_keeps_the_direction(rng):
+    grads = [rng.normal(size=(3, 4)), rng.normal(size=5)]
+    original = [g.copy() for g in grads]
+    norm = clip_gradients(grads, max_norm=0.5)
+    assert norm == pytest.approx(np.sqrt(sum(np.sum(g * g) for g in original)))
+    assert np.sqrt(sum(np.sum(g * g) for g in grads)) == pytest.approx(0.5)
+    for clipped, before in zip(grads, original):
+        np.testing.assert_allclose(clipped, before * 0.5 / norm)
+    clip_gradients(grads, max_norm=10.0)  # already small: unchanged
+    for clipped, before in zip(grads, original):
+        np.testing.assert_allclose(clipped, before * 0.5 / norm)
