@@ -234,6 +234,9 @@ _TAG_HINT = "remove the tag; plain YAML values are enough for a catalog"
 # A frame is a list, for speed: [value, children offsets, key offsets (None
 # for a sequence), the key awaiting its value].
 _VALUE, _CHILDREN, _KEYS, _PENDING = range(4)
+# Plain scalars up to this length are resolved once and shared; longer ones
+# (titles, descriptions) rarely repeat.
+_SHARED_SCALAR_LENGTH = 40
 
 
 class _Builder:
@@ -296,7 +299,11 @@ class _Builder:
 
     def _consume(self, loader: Any) -> None:  # noqa: C901 - one flat loop is the fast form
         get_event = loader.get_event
-        resolved: dict[str, Any] = {}  # plain scalar text -> its value (all immutable)
+        # Short plain scalars repeat (kinds, levels, booleans, dates, ids): resolve
+        # each once and share the (immutable) value. Keys repeat in every
+        # record: share one string per key name.
+        resolved: dict[str, Any] = {}
+        key_names: dict[str, str] = {}
         construct = self._scalar
         stack: list[list[Any]] = []
         frame: list[Any] = [None, None, None, None]  # a sentinel until the first collection
@@ -313,14 +320,14 @@ class _Builder:
                     key = frame[_PENDING]
                     if key is _NO_KEY:
                         # Keys stay text as written: `yes:` or `1:` is a misspelt field, not a bool.
-                        text = event.value
+                        text = key_names.setdefault(event.value, event.value)
                         if text in keys:
                             self._duplicate_key(frame, text, event)
                         else:
                             keys[text] = event.start_mark.index
                             frame[_PENDING] = text
                         continue
-                if event.implicit[0] and event.tag is None:
+                if event.implicit[0] and event.tag is None and len(event.value) <= _SHARED_SCALAR_LENGTH:
                     value = resolved.get(event.value, _MISSING)
                     if value is _MISSING:
                         value = resolved[event.value] = construct(event)
