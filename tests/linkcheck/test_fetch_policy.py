@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import ipaddress
 import socket
+import threading
+import time
 
 import pytest
 
@@ -103,6 +105,24 @@ def test_an_unresolvable_host_is_broken() -> None:
                       policy=AddressPolicy(resolver=fake_resolver({})))
     (result,) = checker.check(["https://no-such-host.test/page"])
     assert result.verdict is Verdict.broken and "DNS" in result.explanation and result.attempts == 0
+
+
+def test_a_dns_lookup_slower_than_the_connect_timeout_is_transient() -> None:
+    release = threading.Event()
+
+    def slow_resolver(host: str, port: int) -> list[str]:
+        release.wait(10)  # a resolver stuck on an unreachable name server
+        return ["93.184.215.14"]
+
+    checker = Checker(quick_options(allow_private=False, connect_timeout=0.3), detectors=[],
+                      policy=AddressPolicy(resolver=slow_resolver))
+    try:
+        start = time.monotonic()
+        (result,) = checker.check(["https://slow-dns.test/"])
+        assert result.verdict is Verdict.transient and "DNS" in result.explanation
+        assert time.monotonic() - start < 3
+    finally:
+        release.set()
 
 
 def test_tls_is_verified_against_the_given_ca_bundle(link_server: LinkServer) -> None:

@@ -50,6 +50,7 @@ import threading
 import time
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
 from enum import Enum
 from email.utils import parsedate_to_datetime
@@ -418,6 +419,7 @@ class Checker:
         self._seq = itertools.count()
         self._in_flight = 0
         self._watchdog: _Watchdog | None = None
+        self._dns: ThreadPoolExecutor | None = None
 
     # -- public API ---------------------------------------------------------------
 
@@ -453,6 +455,7 @@ class Checker:
 
         self._watchdog = _Watchdog(on_kill=self._count_kill)
         executor = ThreadPoolExecutor(max_workers=self.options.workers, thread_name_prefix="linkcheck")
+        self._dns = ThreadPoolExecutor(max_workers=self.options.workers, thread_name_prefix="linkcheck-dns")
         finished: list[tuple[_Job, _Done | _Again]] = []
         try:
             with self._cond:
@@ -488,6 +491,7 @@ class Checker:
                                               "nothing yet; it is checked on the next run"))
         finally:
             executor.shutdown(wait=False, cancel_futures=True)
+            self._dns.shutdown(wait=False, cancel_futures=True)
             self._watchdog.close()
             self._close_sessions()
         return [results[url] for url in order if url in results]
@@ -679,7 +683,10 @@ class Checker:
         if now >= job.deadline:
             return self._timed_out(job, "its deadline passed")
         try:
-            parts, addresses = self.policy.check_resolved(job.current)
+            parts, addresses = self._vet(job.current, timeout=min(self.options.connect_timeout, job.deadline - now))
+        except FutureTimeout:
+            return _Done(Verdict.transient, f"timed out: DNS lookup of {urlsplit(job.current).hostname} "
+                         "took longer than the connect timeout", Verdict.transient.default_suggestion)
         except UrlRefused as err:
             came_from = job.hops[-2][1] if len(job.hops) > 1 else job.base
             hop = f" (reached by a redirect from {came_from})" if job.hops else ""
@@ -714,6 +721,16 @@ class Checker:
             tracker.finish()
             _current.tracker = None
             _current.pinned = None
+
+    def _vet(self, url: str, timeout: float) -> tuple:
+        """The policy's verdict on ``url``, with DNS bounded by ``timeout``.
+
+        getaddrinfo cannot be interrupted, so it runs in a helper thread that
+        is simply abandoned if it is slower than the timeout.
+        """
+        if self.policy.allow_private or self._dns is None:
+            return self.policy.check_resolved(url)  # no lookup at all
+        return self._dns.submit(self.policy.check_resolved, url).result(timeout=max(0.01, timeout))
 
     # -- judging responses ----------------------------------------------------------------
 
