@@ -132,3 +132,11 @@ def test_mojibake_in_a_comment_is_refused(tmp_path: Path) -> None:
         load_yaml(write(tmp_path, "# Itâ€™s here\na: 1\n"))
     [problem] = caught.value.problems
     assert (problem.location.line, problem.location.column) == (1, 5)
+
+
+def test_windows_line_endings_keep_positions(small_catalog: Path, tmp_path: Path) -> None:
+    lf = load_yaml(small_catalog)
+    crlf = load_yaml(write(tmp_path, small_catalog.read_bytes().replace(b"\n", b"\r\n")))
+    for keys in [("resources", 2, "kind"), ("paths", 1, "stages", 0, "goal"), ("topics", 2)]:
+        a, b = lf.location(*keys), crlf.location(*keys)
+        assert (a.line, a.column) == (b.line, b.column)

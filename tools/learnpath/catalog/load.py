@@ -291,11 +291,12 @@ class _Builder:
             if exc.context_mark is not None and mark is not None and exc.context_mark.line != mark.line:
                 what += f" at line {exc.context_mark.line + 1}"
             what += ")"
-        return Problem(
-            self._loc(mark), f"invalid YAML: {what}",
-            hint="check the indentation and quoting here and on the line before; "
-                 "quote a value that contains ': ' or ' #' or starts with a special character",
-        )
+        hint = ("check the indentation and quoting here and on the line before; "
+                "quote a value that contains ': ' or ' #' or starts with a special character")
+        text = self.document.text
+        if mark is not None and 0 <= mark.index < len(text) and text[mark.index] == "\t":
+            hint = "YAML indents with spaces, never tabs: replace the tab with spaces"
+        return Problem(self._loc(mark), f"invalid YAML: {what}", hint=hint)
 
     def _consume(self, loader: Any) -> None:  # noqa: C901 - one flat loop is the fast form
         get_event = loader.get_event
