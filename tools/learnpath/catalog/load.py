@@ -3,8 +3,8 @@
 PyYAML's ``safe_load`` loses positions, silently keeps the last of two
 duplicate keys and expands aliases (the "billion laughs" bomb). So we read
 the event stream instead and build plain Python values ourselves: one pass
-gives the data, a location map keyed by path tuples such as
-``("resources", 3, "url")``, and every refusal (duplicate key, anchor,
+gives the data, the offset of every node (looked up by path, such as
+``("resources", 3, "url")``), and every refusal (duplicate key, anchor,
 alias, unknown tag) at once. libyaml's parser is used when it is installed,
 because it keeps marks and is several times faster than the pure-Python one.
 
@@ -139,9 +139,8 @@ def load_yaml(path: str | os.PathLike[str], *, max_bytes: int = MAX_BYTES) -> Ya
     found in its bytes, encoding or YAML structure.
     """
     file = Path(path)
-    text = _read_text(file, max_bytes)
-    problems = _mojibake_problems(file, text)
-    document = YamlDocument(file, None, text)
+    document = YamlDocument(file, None, _read_text(file, max_bytes))
+    problems = _mojibake_problems(document)
     builder = _Builder(document)
     builder.build()
     problems += builder.problems
@@ -199,22 +198,23 @@ def _line_col(raw: bytes, offset: int) -> tuple[int, int]:
     return raw.count(b"\n", 0, offset) + 1, len(prefix) + 1
 
 
-def _mojibake_problems(file: Path, text: str) -> list[Problem]:
-    """One problem per line that shows UTF-8 mis-decoded as Latin-1."""
-    if find_mojibake(text) is None:  # the common case: one regex pass
-        return []
-    problems = []
-    for number, line in enumerate(text.splitlines(), start=1):
-        match = find_mojibake(line)
-        if match is None:
-            continue
-        if len(problems) == MAX_PROBLEMS_PER_KIND:
-            break
+def _mojibake_problems(document: YamlDocument) -> list[Problem]:
+    """One problem per line that shows UTF-8 mis-decoded as Latin-1 (comments included)."""
+    problems: list[Problem] = []
+    match = find_mojibake(document.text)
+    while match is not None and len(problems) < MAX_PROBLEMS_PER_KIND:
+        location = document.location_of_offset(match.start())
+        shown = match.group(0)
+        if shown == "â€":  # the start of a three-character sequence: show all of it
+            shown = document.text[match.start():match.end() + 1]
         problems.append(Problem(
-            Location(str(file), number, match.start() + 1),
-            f"{match.group(0)!r} looks like mojibake (UTF-8 text decoded as Latin-1 or cp1252)",
+            location,
+            f"{shown!r} looks like mojibake (UTF-8 text decoded as Latin-1 or cp1252)",
             hint="retype the character: 'â€”' was an em dash '—', 'â€™' an apostrophe '’', 'Ã©' an 'é'",
         ))
+        # Skip to the next line: one report per line is enough to find them all.
+        next_line = _LINE_BREAK.search(document.text, match.end())
+        match = find_mojibake(document.text, next_line.end()) if next_line else None
     return problems
 
 

@@ -45,9 +45,9 @@ def _clean_text(value: str) -> str:
     return value
 
 
-def find_mojibake(text: str) -> re.Match[str] | None:
-    """The first mojibake sequence in ``text``, if any (used by the loader too)."""
-    return _MOJIBAKE.search(text)
+def find_mojibake(text: str, start: int = 0) -> re.Match[str] | None:
+    """The first mojibake sequence in ``text`` from ``start`` on, if any (used by the loader too)."""
+    return _MOJIBAKE.search(text, start)
 
 
 _WHITE_SPACE = re.compile(r"\s")
