@@ -20,10 +20,10 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from learnpath.catalog.errors import describe_value, translate_error
 from learnpath.catalog.load import MAX_BYTES, YamlDocument, load_yaml
 from learnpath.catalog.problems import CatalogInvalid, Location, Problem, sort_problems
 from learnpath.catalog.schema import Catalog
-from learnpath.catalog.errors import describe_value, translate_error
 from learnpath.catalog.xref import cross_reference_problems
 
 
