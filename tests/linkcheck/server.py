@@ -96,13 +96,13 @@ class _Handler(BaseHTTPRequestHandler):
 
     def setup(self):
         super().setup()
-        self.server.track_connection(+1)
+        self.server.connection_opened(self)
 
     def finish(self):
         try:
             super().finish()
         finally:
-            self.server.track_connection(-1)
+            self.server.connection_closed(self)
 
     def do_GET(self):
         self._handle()
@@ -384,26 +384,42 @@ class _HostServer(ThreadingHTTPServer):
         self.counters = Counters()
         self._lock = threading.RLock()
         self._active_handlers: set[_Handler] = set()
+        self._open_handlers: set[_Handler] = set()
         super().__init__((address, port), _Handler)
 
     def handle_error(self, request, client_address):
         pass  # clients hanging up mid-response is the point of several endpoints
 
-    def track_connection(self, delta: int):
+    def _sweep(self) -> None:
+        """Forget requests and connections whose client has hung up.
+
+        A client that gave up (timed out on /hang, dropped /huge) may start its
+        next request before the abandoned handler notices; counting only
+        handlers whose client is still there keeps the limit from looking
+        broken when it is not.
+        """
+        for other in [h for h in self._open_handlers if h._client_gone()]:
+            self.request_finished(other)
+            self.connection_closed(other)
+
+    def connection_opened(self, handler: _Handler) -> None:
         with self._lock:
+            self._sweep()
+            self._open_handlers.add(handler)
             c = self.counters
-            c.open_connections += delta
-            if delta > 0:
-                c.connections += 1
-                c.max_connections = max(c.max_connections, c.open_connections)
+            c.open_connections += 1
+            c.connections += 1
+            c.max_connections = max(c.max_connections, c.open_connections)
+
+    def connection_closed(self, handler: _Handler) -> None:
+        with self._lock:
+            if handler in self._open_handlers:
+                self._open_handlers.discard(handler)
+                self.counters.open_connections -= 1
 
     def request_started(self, handler: _Handler, path: str):
         with self._lock:
-            # A client that gave up (timed out on /hang) may start its next request
-            # before the abandoned handler notices; count only handlers whose client is
-            # still there, or the limit would look broken when it is not.
-            for other in [h for h in self._active_handlers if h._client_gone()]:
-                self.request_finished(other)
+            self._sweep()
             self._active_handlers.add(handler)
             c = self.counters
             c.requests += 1
