@@ -443,8 +443,9 @@ class _HostServer(ThreadingHTTPServer):
 class LinkServer:
     """HTTP servers on several loopback addresses, plus refused/garbage/TLS listeners.
 
-    ``latency`` (seconds) delays every response; ``tls=True`` also starts an
-    HTTPS server on the first address (needs the ``openssl`` command).
+    ``latency`` (seconds) delays every response. An HTTPS server on the first
+    address starts on the first call to `tls_url` (it needs the ``openssl``
+    command to make its certificates); ``tls`` is kept for compatibility.
     """
 
     def __init__(self, addresses: list[str] | tuple[str, ...] = ("127.0.0.1",), latency: float = 0.0,
@@ -482,8 +483,6 @@ class LinkServer:
             self._serve(srv)
         self._start_garbage()
         self.refused_port = _closed_port(self.addresses[0])
-        if self.want_tls:
-            self._start_tls()
 
     def stop(self) -> None:
         self.stopping.set()  # releases every hanging/dripping handler
@@ -528,7 +527,11 @@ class LinkServer:
         return f"http://{address}:{port}/"
 
     def tls_url(self, path: str = "/ok") -> str:
-        assert self.tls_server is not None, "start the LinkServer with tls=True"
+        """An https URL on the first address; the TLS server starts on first use."""
+        with self._bump_lock:
+            if self.tls_server is None:
+                self._start_tls()
+        assert self.tls_server is not None
         address, port = self.tls_server.server_address[:2]
         return f"https://{address}:{port}{path}"
 
