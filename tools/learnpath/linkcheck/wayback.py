@@ -15,8 +15,10 @@ import threading
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import requests
+if TYPE_CHECKING:  # requests is imported when a lookup happens: a cached run never needs it
+    import requests
 
 DEFAULT_WAYBACK_URL = "https://archive.org/wayback/available"
 # Wayback's own back end gives up after 5 s; waiting longer gains nothing.
@@ -49,6 +51,8 @@ def closest_snapshot(
     user_agent: str | None = None,
 ) -> Snapshot | None:
     """Ask for the closest archived copy of ``url``; None when there is none or Wayback cannot say."""
+    import requests
+
     getter = session or requests
     headers = {"User-Agent": user_agent} if user_agent else {}
     deadline = time.monotonic() + timeout
@@ -109,6 +113,8 @@ def lookup_many(
     no answer (absent from the result). The workers are daemon threads, so a
     stuck archive can neither stall the report nor keep the process alive.
     """
+    import requests
+
     todo: queue.SimpleQueue[str] = queue.SimpleQueue()
     unique = list(dict.fromkeys(urls))[:MAX_LOOKUPS]
     for url in unique:
