@@ -182,6 +182,8 @@ def _message(kind: str, error: dict[str, Any], value: Any, loc: Key,
         return _empty_list(loc, ctx)
     if kind in _EXPECTED:
         expected, hint = _EXPECTED[kind]
+        if loc and loc[-1] == "year":
+            hint = hint.replace("e.g. 45", "e.g. 2017")
         return f"expected {expected}, got {describe_value(value)}", hint
     if kind == "too_short":
         return _empty_list(loc, ctx)
