@@ -17,7 +17,9 @@ demo at 99% within 60 s for seeds 0, 1, 2.
 
 Some machines set OPENBLAS_CORETYPE (and OPENBLAS_L2_SIZE) to work around old
 OpenBLAS bugs; that pins a slower kernel. The workers drop both (only in their
-own environment) unless --keep-coretype, and report the kernel that runs.
+own environment) unless --keep-coretype, and report the kernel that runs. They
+also keep glibc from returning freed memory to the OS (see ``run_worker``),
+which otherwise costs both libraries page faults on every call.
 """
 
 from __future__ import annotations
@@ -126,6 +128,13 @@ def run_worker(threads: int, args) -> dict:
     if not args.keep_coretype:
         env.pop("OPENBLAS_CORETYPE", None)
         env.pop("OPENBLAS_L2_SIZE", None)
+    if not args.default_malloc:
+        # glibc hands large freed blocks straight back to the OS, so every forward
+        # pass page-faults its temporaries in again (~1,500 faults, ~5 ms of kernel
+        # time per encoder layer, for NumPy and PyTorch alike). Keeping freed memory
+        # measures the libraries rather than the kernel; both share the process.
+        env.setdefault("MALLOC_MMAP_THRESHOLD_", str(32 * 2**20))
+        env.setdefault("MALLOC_TRIM_THRESHOLD_", str(2**30))
     cmd = [
         sys.executable, __file__, "--worker", str(threads),
         "--reps", str(args.reps), "--min-time", str(args.min_time), "--rounds", str(args.rounds),
@@ -192,6 +201,7 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true", help="fewer repetitions, skip memory and training")
     parser.add_argument("--skip-train", action="store_true", help="do not time the training demo")
     parser.add_argument("--keep-coretype", action="store_true", help="keep OPENBLAS_CORETYPE/OPENBLAS_L2_SIZE")
+    parser.add_argument("--default-malloc", action="store_true", help="do not tune glibc malloc in the workers")
     args = parser.parse_args()
     if args.worker:
         worker(args.worker, args.reps, args.min_time, args.rounds)
