@@ -191,15 +191,25 @@ def settings_from_args(args: argparse.Namespace) -> ToySettings:
 def check_settings(s: ToySettings) -> list[str]:
     """Problems with the settings, each saying how to fix it (empty when fine)."""
     problems = []
-    for name in ("seq_len", "n_symbols", "d_model", "n_heads", "d_ff", "n_layers", "batch_size", "max_steps"):
+    flags = {
+        "seq_len": "--seq-len",
+        "n_symbols": "--symbols",
+        "d_model": "--d-model",
+        "n_heads": "--heads",
+        "d_ff": "--d-ff",
+        "n_layers": "--layers",
+        "batch_size": "--batch-size",
+        "max_steps": "--steps",
+        "log_every": "--log-every",
+        "test_size": "--test-size",
+    }
+    for name, flag in flags.items():
         if getattr(s, name) < 1:
-            problems.append(f"--{name.replace('_', '-')} must be at least 1, got {getattr(s, name)}")
+            problems.append(f"{flag} must be at least 1, got {getattr(s, name)}")
     if s.n_heads >= 1 and s.d_model % s.n_heads:
         problems.append(f"--d-model {s.d_model} must be divisible by --heads {s.n_heads}")
     if s.d_model % 2:
         problems.append(f"--d-model {s.d_model} must be even (sine/cosine position encodings)")
-    if s.test_size < 1:
-        problems.append(f"--test-size must be at least 1, got {s.test_size}")
     if s.lr <= 0 or s.warmup < 1:
         problems.append("--lr must be positive and --warmup at least 1")
     return problems
