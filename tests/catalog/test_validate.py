@@ -124,3 +124,11 @@ def test_long_prerequisite_chain_does_not_recurse(small_catalog: Path, tmp_path:
     [problem] = problems_of(path)
     assert problem.message.startswith("prerequisite cycle: r0 -> r1 -> r2")
     assert problem.message.endswith("r2999 -> r0")
+
+
+def test_same_title_twice_warns(small_catalog: Path, tmp_path: Path) -> None:
+    path = variant(small_catalog, tmp_path, ("LSTMs explained — with pictures", "An Introduction to RNNs, a First Look!"))
+    warnings = [w for w in load_catalog(path).warnings if w.field == "title"]
+    assert len(warnings) == 1
+    assert "same title as resources[0] (id: rnn-intro)" in warnings[0].message
+    assert warnings[0].where == "resources[1] (id: lstm-explained)"

@@ -9,6 +9,7 @@ linear in the size of the catalog (dictionaries, one depth-first search).
 from __future__ import annotations
 
 import difflib
+import re
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from typing import Any
@@ -48,6 +49,7 @@ def cross_reference_problems(document: YamlDocument) -> tuple[list[Problem], lis
     _unique_ids(report, data, "paths")
     _id_clashes(report, topic_ids, resource_ids)
     _duplicate_urls(report, data)
+    _duplicate_titles(report, data)
     _resource_references(report, data, topic_ids, resource_ids)
     _prerequisite_cycles(report, data, resource_ids)
     used = _path_references(report, data, resource_ids)
@@ -122,6 +124,25 @@ def _duplicate_urls(report: _Report, data: dict[str, Any]) -> None:
                                 f"{report.line(earlier)}",
                            "one work, one resource: merge the two entries (URLs are compared without http/https, "
                            "www., trailing slashes, tracking parameters and YouTube/arXiv variants)")
+
+
+def _duplicate_titles(report: _Report, data: dict[str, Any]) -> None:
+    """Warn when two resources share a title: often one work under two addresses."""
+    first: dict[str, int] = {}
+    for index, record in _records(data, "resources"):
+        title = record.get("title")
+        if not isinstance(title, str):
+            continue
+        key = " ".join(re.findall(r"\w+", title.casefold()))
+        if key not in first:
+            first[key] = index
+            continue
+        other = first[key]
+        report.add(("resources", index, "title"),
+                   f"same title as resources[{other}] (id: {data['resources'][other].get('id')}) on line "
+                   f"{report.line(('resources', other, 'title'))}",
+                   "if both are the same work, keep one resource and list the other address under "
+                   "alternate_urls; otherwise make the titles tell them apart", severity=Severity.warning)
 
 
 def _resource_references(report: _Report, data: dict[str, Any],
