@@ -16,7 +16,7 @@ from learnpath.linkcheck.detectors import (
     youtube_page_gone,
     youtube_video_id,
 )
-from learnpath.linkcheck.fetch import parse_retry_after
+from learnpath.linkcheck.transport import parse_retry_after
 from tests.linkcheck.conftest import quick_options
 from tests.linkcheck.server import PAGE, LinkServer
 

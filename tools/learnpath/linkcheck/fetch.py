@@ -31,10 +31,11 @@ minimum delay (from ``slowdown_delay``) on each further 429.
 Bounding time
 -------------
 ``requests``' read timeout applies to each socket read, so a server that
-drips a byte a second never trips it. A watchdog thread therefore knows the
-connection every in-flight request uses and shuts its socket down when the
-URL's deadline (or the run's) passes; the blocked read returns at once and the
-connection is discarded, never returned to the pool.
+drips a byte a second never trips it. A watchdog thread (`transport.Watchdog`)
+knows the connection every in-flight request uses and shuts its socket down
+when the URL's deadline (or the run's) passes; the blocked read returns at once
+and the connection is discarded, never returned to the pool. DNS lookups are
+bounded by the connect timeout.
 """
 
 from __future__ import annotations
@@ -44,23 +45,17 @@ import heapq
 import http.client
 import itertools
 import random
-import socket
-import ssl
 import threading
 import time
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
-from enum import Enum
-from email.utils import parsedate_to_datetime
 from typing import Callable, Iterable, Sequence
 from urllib.parse import urldefrag, urljoin, urlsplit
 
 import requests
 import urllib3
-import urllib3.connection
-from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
 from learnpath import PROJECT_URL, __version__
 from learnpath.linkcheck.detectors import (
@@ -74,6 +69,17 @@ from learnpath.linkcheck.detectors import (
     has_anchor,
 )
 from learnpath.linkcheck.netguard import AddressPolicy, HostUnresolvable, UrlRefused
+from learnpath.linkcheck.transport import (
+    SNIFF_BYTES,
+    ErrorKind,
+    TrackedAdapter,
+    Tracker,
+    Watchdog,
+    classify_error,
+    dispose,
+    parse_retry_after,
+    thread_state,
+)
 from learnpath.linkcheck.verdicts import Result, Verdict
 
 USER_AGENT = f"learnpath-linkcheck/{__version__} (+{PROJECT_URL})"
@@ -87,9 +93,6 @@ _GONE = (404, 410)
 # Statuses that mean "we are not letting a robot in", not "the page is gone".
 _BLOCKING = {401: "login required", 403: "forbidden", 406: "not acceptable", 418: "refused",
              451: "unavailable for legal reasons", 999: "non-standard refusal (LinkedIn-style bot block)"}
-# How much of a body to read when nothing needs it but a quick look may tell
-# (a 403's challenge page, a 200's "Page not found" title).
-_SNIFF_BYTES = 65_536
 _CHUNK = 65_536
 
 
@@ -153,167 +156,6 @@ class CheckStats:
     per_host_requests: dict[str, int] = field(default_factory=dict)
     slowed_hosts: set[str] = field(default_factory=set)
     deadline_kills: int = 0
-
-
-# --------------------------------------------------------------------------------
-# Watchdog: enforce wall-clock deadlines on blocked socket reads.
-
-
-class _Tracker:
-    """The connection one in-flight request uses, so the watchdog can cut it."""
-
-    __slots__ = ("conn", "deadline", "expired", "active", "lock")
-
-    def __init__(self, deadline: float):
-        self.conn = None
-        self.deadline = deadline
-        self.expired = False
-        self.active = True
-        self.lock = threading.Lock()
-
-    def attach(self, conn) -> None:
-        with self.lock:
-            self.conn = conn
-            if self.expired:
-                _shutdown(conn)
-
-    def expire(self) -> bool:
-        """Cut the connection; True if the request was still running."""
-        with self.lock:
-            if not self.active:
-                return False
-            self.expired = True
-            if self.conn is not None:
-                _shutdown(self.conn)
-            return True
-
-    def finish(self) -> None:
-        with self.lock:
-            self.active = False
-            self.conn = None
-
-
-def _shutdown(conn) -> None:
-    sock = getattr(conn, "sock", None)
-    if sock is None:
-        return
-    try:
-        sock.shutdown(socket.SHUT_RDWR)
-    except OSError:
-        pass  # already closed: nothing left to interrupt
-
-
-_current = threading.local()
-
-
-class _PinnedConnectionMixin:
-    """Connect to the addresses the policy vetted, not to a fresh DNS answer."""
-
-    def _new_conn(self):
-        pinned = getattr(_current, "pinned", None)
-        if not pinned or pinned[0] != self._dns_host.lower():
-            return super()._new_conn()
-        name, last_error = self._dns_host, None
-        try:
-            for address in pinned[1]:
-                self._dns_host = address  # only the TCP connect uses this; TLS still verifies `host`
-                try:
-                    return super()._new_conn()
-                except urllib3.exceptions.NewConnectionError as err:
-                    last_error = err
-        finally:
-            self._dns_host = name
-        assert last_error is not None
-        raise last_error
-
-
-class _PinnedHTTPConnection(_PinnedConnectionMixin, urllib3.connection.HTTPConnection):
-    pass
-
-
-class _PinnedHTTPSConnection(_PinnedConnectionMixin, urllib3.connection.HTTPSConnection):
-    pass
-
-
-class _TrackedPoolMixin:
-    """Tells the current thread's tracker which connection the pool lends it."""
-
-    def _get_conn(self, timeout=None):
-        conn = super()._get_conn(timeout)
-        tracker = getattr(_current, "tracker", None)
-        if tracker is not None:
-            tracker.attach(conn)
-        return conn
-
-
-class _TrackedHTTPPool(_TrackedPoolMixin, HTTPConnectionPool):
-    ConnectionCls = _PinnedHTTPConnection
-
-
-class _TrackedHTTPSPool(_TrackedPoolMixin, HTTPSConnectionPool):
-    ConnectionCls = _PinnedHTTPSConnection
-
-
-class _TrackedAdapter(requests.adapters.HTTPAdapter):
-    """An adapter whose pools tell the current thread's tracker which connection they lend."""
-
-    def init_poolmanager(self, connections, maxsize, block=False, **pool_kwargs):
-        super().init_poolmanager(connections, maxsize, block=block, **pool_kwargs)
-        self.poolmanager.pool_classes_by_scheme = {"http": _TrackedHTTPPool, "https": _TrackedHTTPSPool}
-
-
-class _Watchdog:
-    """One thread that expires trackers at their deadlines."""
-
-    def __init__(self, on_kill: Callable[[], None]):
-        self._heap: list[tuple[float, int, _Tracker]] = []
-        self._cond = threading.Condition()
-        self._seq = itertools.count()
-        self._closed = False
-        self._cutting = False
-        self._on_kill = on_kill
-        self._thread = threading.Thread(target=self._run, name="linkcheck-watchdog", daemon=True)
-        self._thread.start()
-
-    def watch(self, tracker: _Tracker) -> None:
-        with self._cond:
-            if self._cutting:
-                tracker.expire()  # a request that slipped in after stop() ends at once
-                return
-            heapq.heappush(self._heap, (tracker.deadline, next(self._seq), tracker))
-            self._cond.notify()
-
-    def expire_all(self) -> None:
-        """Cut every running request now, and any that starts later (stop, run deadline)."""
-        with self._cond:
-            self._cutting = True
-            trackers = [t for _, _, t in self._heap]
-            self._heap.clear()
-        for tracker in trackers:
-            tracker.expire()
-
-    def close(self) -> None:
-        with self._cond:
-            self._closed = True
-            self._cond.notify()
-        self._thread.join(timeout=5)
-
-    def _run(self) -> None:
-        while True:
-            with self._cond:
-                if self._closed:
-                    return
-                now = time.monotonic()
-                due = []
-                while self._heap and (self._heap[0][0] <= now or not self._heap[0][2].active):
-                    due.append(heapq.heappop(self._heap)[2])
-                wait = self._heap[0][0] - now if self._heap else None
-                if not due:
-                    self._cond.wait(timeout=wait)
-                    continue
-            for tracker in due:
-                if tracker.active and tracker.expire():
-                    self._on_kill()
 
 
 # --------------------------------------------------------------------------------
@@ -418,7 +260,7 @@ class Checker:
         self._rng = random.Random()
         self._seq = itertools.count()
         self._in_flight = 0
-        self._watchdog: _Watchdog | None = None
+        self._watchdog: Watchdog | None = None
         self._dns: ThreadPoolExecutor | None = None
 
     # -- public API ---------------------------------------------------------------
@@ -453,7 +295,7 @@ class Checker:
         for result in early:
             emit(result)
 
-        self._watchdog = _Watchdog(on_kill=self._count_kill)
+        self._watchdog = Watchdog(on_kill=self._count_kill)
         executor = ThreadPoolExecutor(max_workers=self.options.workers, thread_name_prefix="linkcheck")
         self._dns = ThreadPoolExecutor(max_workers=self.options.workers, thread_name_prefix="linkcheck-dns")
         finished: list[tuple[_Job, _Done | _Again]] = []
@@ -663,7 +505,7 @@ class Checker:
             if host.session is None:
                 session = requests.Session()
                 session.trust_env = False  # no .netrc credentials, no env proxies: checks are reproducible
-                adapter = _TrackedAdapter(pool_connections=1, pool_maxsize=self.options.per_host,
+                adapter = TrackedAdapter(pool_connections=1, pool_maxsize=self.options.per_host,
                                           max_retries=0, pool_block=False)
                 session.mount("http://", adapter)
                 session.mount("https://", adapter)
@@ -695,9 +537,9 @@ class Checker:
             return _Done(Verdict.broken, f"{err}: the host does not exist",
                          "check the host name for a typo, or find where the site moved")
         job.attempts += 1
-        tracker = _Tracker(job.deadline)
-        _current.tracker = tracker
-        _current.pinned = ((parts.hostname or "").lower(), addresses) if addresses else None
+        tracker = Tracker(job.deadline)
+        thread_state.tracker = tracker
+        thread_state.pinned = ((parts.hostname or "").lower(), addresses) if addresses else None
         assert self._watchdog is not None
         self._watchdog.watch(tracker)
         remaining = max(0.05, job.deadline - now)
@@ -717,10 +559,10 @@ class Checker:
             return self._judge_error(job, err, tracker)
         finally:
             if response is not None:
-                _dispose(response, tracker)
+                dispose(response, tracker)
             tracker.finish()
-            _current.tracker = None
-            _current.pinned = None
+            thread_state.tracker = None
+            thread_state.pinned = None
 
     def _vet(self, url: str, timeout: float) -> tuple:
         """The policy's verdict on ``url``, with DNS bounded by ``timeout``.
@@ -734,7 +576,7 @@ class Checker:
 
     # -- judging responses ----------------------------------------------------------------
 
-    def _judge(self, job: _Job, response: requests.Response, tracker: _Tracker) -> _Done | _Again:
+    def _judge(self, job: _Job, response: requests.Response, tracker: Tracker) -> _Done | _Again:
         if tracker.expired:
             # Cut mid-headers, http.client may still build a "response" from the
             # fragment it had; nothing in it can be trusted.
@@ -750,12 +592,12 @@ class Checker:
             job.method = "GET"  # HEAD refused or mishandled: ask properly before judging
             return _Again()
         if status in _BLOCKING:
-            text = self._read_text(response, tracker, _SNIFF_BYTES)
+            text = self._read_text(response, tracker, SNIFF_BYTES)
             challenge = bot_challenge(status, response.headers, text)
             why = challenge or f"{status} {response.reason or _BLOCKING[status]}: the site refuses this client"
             return _Done(Verdict.blocked, why, Verdict.blocked.default_suggestion)
         if status == 429 or status >= 500:
-            text = self._read_text(response, tracker, _SNIFF_BYTES)
+            text = self._read_text(response, tracker, SNIFF_BYTES)
             challenge = bot_challenge(status, response.headers, text)
             if challenge:
                 return _Done(Verdict.blocked, challenge, Verdict.blocked.default_suggestion)
@@ -772,7 +614,7 @@ class Checker:
                          "check the URL by hand")
         return self._judge_page(job, response, tracker)
 
-    def _judge_page(self, job: _Job, response: requests.Response, tracker: _Tracker) -> _Done | _Again:
+    def _judge_page(self, job: _Job, response: requests.Response, tracker: Tracker) -> _Done | _Again:
         """A 2xx: look at the body if anything needs it, then decide ok/redirected/soft_broken."""
         status = response.status_code
         ctype = response.headers.get("content-type", "").lower()
@@ -784,7 +626,7 @@ class Checker:
                 text = self._read_text(response, tracker, self.options.max_body_bytes, wanted=wanted,
                                        job=job if wanted else None)
             elif job.content_is_html:
-                text = self._read_text(response, tracker, _SNIFF_BYTES)
+                text = self._read_text(response, tracker, SNIFF_BYTES)
             if tracker.expired:
                 return self._timed_out(job, "reading the page took longer than its deadline")
             if not job.content_is_html or not wanted:
@@ -816,13 +658,13 @@ class Checker:
             return Verdict.ok, f"{job.status} OK after {len(job.hops)} temporary redirect(s)", "nothing to do"
         return Verdict.ok, f"{job.status} OK", "nothing to do"
 
-    def _judge_probe(self, job: _Job, response: requests.Response, tracker: _Tracker) -> _Done:
+    def _judge_probe(self, job: _Job, response: requests.Response, tracker: Tracker) -> _Done:
         """The oEmbed-style second opinion; any answer but a clear "gone" keeps the page's verdict."""
         assert job.probing is not None and job.page_result is not None and job.probing.judge_probe
         if tracker.expired:
             job.current = job.final_url or job.base
             return _Done(*job.page_result)
-        text = self._read_text(response, tracker, _SNIFF_BYTES) if response.status_code < 300 else ""
+        text = self._read_text(response, tracker, SNIFF_BYTES) if response.status_code < 300 else ""
         reason = job.probing.judge_probe(response.status_code, text)
         page_url = job.final_url or job.base
         job.current = page_url
@@ -912,7 +754,7 @@ class Checker:
         # many URLs on one host do not arrive together.
         return self.options.backoff * (2 ** failures) * self._rng.uniform(0.5, 1.5)
 
-    def _judge_error(self, job: _Job, err: BaseException, tracker: _Tracker) -> _Done | _Again:
+    def _judge_error(self, job: _Job, err: BaseException, tracker: Tracker) -> _Done | _Again:
         """Turn a failed request into a verdict or a retry."""
         if tracker.expired:
             return self._timed_out(job, "the URL's deadline passed" if not self._stopped.is_set() else "stopped")
@@ -952,7 +794,7 @@ class Checker:
 
     # -- bodies -----------------------------------------------------------------------------
 
-    def _read_text(self, response: requests.Response, tracker: _Tracker, limit: int,
+    def _read_text(self, response: requests.Response, tracker: Tracker, limit: int,
                    wanted: set[str] | None = None, job: _Job | None = None) -> str:
         """Read at most ``limit`` bytes of the body as text, stopping at the deadline.
 
@@ -993,41 +835,6 @@ class Checker:
         return "".join(pieces)
 
 
-def _dispose(response: requests.Response, tracker: _Tracker) -> None:
-    """Give the connection back for reuse if the response is (nearly) complete, else drop it.
-
-    A HEAD answer or a short remaining body is read to its end so the
-    connection can serve the host's next request; anything longer, chunked or
-    interrupted is closed with its connection (never drained: it may be 10 GB).
-    """
-    raw = response.raw
-    try:
-        left = raw.length_remaining
-        if not tracker.expired and not raw.chunked and left is not None and left <= _SNIFF_BYTES:
-            raw.drain_conn()
-            tracker.finish()  # detach first: once pooled, the connection may serve another request
-            raw.release_conn()
-            return
-    except (OSError, http.client.HTTPException, urllib3.exceptions.HTTPError, ValueError):
-        pass
-    response.close()
-
-
-# --------------------------------------------------------------------------------
-# Errors and headers
-
-
-class ErrorKind(str, Enum):
-    """Coarse classes of request failure; each maps to one verdict or a retry."""
-
-    timeout = "timeout"  # transient; retried only with retry_timeouts
-    refused = "refused"  # broken
-    dns = "dns"  # broken
-    tls = "tls"  # broken
-    protocol = "protocol"  # broken: the other end does not speak HTTP
-    reset = "reset"  # retried, then transient
-    invalid = "invalid"  # invalid
-
 
 # Request failures that are final verdicts: (verdict, explanation, suggestion);
 # the explanation may use {host} (with port), {name} (host name) and {detail}.
@@ -1043,67 +850,6 @@ _ERROR_VERDICTS: dict[ErrorKind, tuple[Verdict, str, str]] = {
     ErrorKind.invalid: (Verdict.invalid, "the URL cannot be requested: {detail}", ""),
 }
 
-
-def _chain(err: BaseException) -> list[BaseException]:
-    """The exception and everything it wraps (requests nests urllib3 nests socket errors)."""
-    seen: list[BaseException] = []
-    stack = [err]
-    while stack and len(seen) < 20:
-        e = stack.pop()
-        if e is None or any(e is s for s in seen):
-            continue
-        seen.append(e)
-        stack.extend([e.__cause__, e.__context__])
-        stack.extend(a for a in getattr(e, "args", ()) if isinstance(a, BaseException))
-        reason = getattr(e, "reason", None)
-        if isinstance(reason, BaseException):
-            stack.append(reason)
-    return seen
-
-
-def classify_error(err: BaseException) -> tuple[ErrorKind, str]:
-    """(kind, short detail) for a failed request."""
-    chain = _chain(err)
-    def has(*types: type) -> BaseException | None:
-        return next((e for e in chain if isinstance(e, types)), None)
-    if has(requests.exceptions.InvalidURL, requests.exceptions.InvalidSchema, requests.exceptions.MissingSchema,
-           urllib3.exceptions.LocationParseError):
-        return ErrorKind.invalid, str(err)
-    if has(requests.exceptions.SSLError, ssl.SSLError, urllib3.exceptions.SSLError):
-        e = has(ssl.SSLError) or err
-        return ErrorKind.tls, getattr(e, "reason", None) or type(e).__name__
-    if has(requests.exceptions.ConnectTimeout):
-        return ErrorKind.timeout, "no connection within the connect timeout"
-    if has(requests.exceptions.ReadTimeout, urllib3.exceptions.ReadTimeoutError, socket.timeout, TimeoutError):
-        return ErrorKind.timeout, "no answer within the read timeout"
-    if has(urllib3.exceptions.NameResolutionError, socket.gaierror):
-        return ErrorKind.dns, "name resolution failed"
-    if has(ConnectionRefusedError):
-        return ErrorKind.refused, "connection refused"
-    if has(http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError, ConnectionAbortedError):
-        return ErrorKind.reset, "the connection was reset or closed early"
-    bad = has(http.client.BadStatusLine, http.client.LineTooLong, http.client.IncompleteRead)
-    if isinstance(bad, http.client.BadStatusLine):
-        return ErrorKind.protocol, "garbage instead of an HTTP status line"
-    if isinstance(bad, http.client.LineTooLong):
-        return ErrorKind.protocol, "a header line too long to be HTTP"
-    return ErrorKind.reset, type(err).__name__
-
-
-def parse_retry_after(value: str | None, now: float) -> float | None:
-    """Seconds to wait from a Retry-After header (delta-seconds or HTTP-date); None if absent or bad."""
-    if value is None:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return float(value)
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
-        return None
-    if when is None:
-        return None
-    return max(0.0, when.timestamp() - now)
 
 
 def check_urls(urls: Iterable[str], options: FetchOptions | None = None, **kwargs) -> list[Result]:
