@@ -596,7 +596,7 @@ class Checker:
             challenge = bot_challenge(status, response.headers, text)
             why = challenge or f"{status} {response.reason or _BLOCKING[status]}: the site refuses this client"
             return _Done(Verdict.blocked, why, Verdict.blocked.default_suggestion)
-        if status == 429 or status >= 500:
+        if status >= 500:
             text = self._read_text(response, tracker, SNIFF_BYTES)
             challenge = bot_challenge(status, response.headers, text)
             if challenge:
