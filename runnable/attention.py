@@ -32,6 +32,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from runnable._common import check_float, softmax
+from runnable.layers import linear
 
 # ---------------------------------------------------------------------------
 # Masks
@@ -193,16 +194,13 @@ def project_qkv(
     """
     d = x_q.shape[-1]
     if x_kv is x_q:
-        qkv = x_q @ p.w_qkv  # [B, T, d] -> [B, T, 3d]
-        qkv += p.b_qkv
+        qkv = linear(x_q, p.w_qkv, p.b_qkv)  # [B, T, d] -> [B, T, 3d]
         b, t, _ = qkv.shape
         # [B, T, 3d] -> [B, T, 3, h, d_k] -> [3, B, h, T, d_k], still a view of qkv
         q, k, v = qkv.reshape(b, t, 3, n_heads, d // n_heads).transpose(2, 0, 3, 1, 4)
         return q, k, v
-    q = x_q @ p.w_qkv[:, :d]  # [B, T_q, d] -> [B, T_q, d]
-    q += p.b_qkv[:d]
-    kv = x_kv @ p.w_qkv[:, d:]  # [B, T_k, d] -> [B, T_k, 2d]
-    kv += p.b_qkv[d:]
+    q = linear(x_q, p.w_qkv[:, :d], p.b_qkv[:d])  # [B, T_q, d] -> [B, T_q, d]
+    kv = linear(x_kv, p.w_qkv[:, d:], p.b_qkv[d:])  # [B, T_k, d] -> [B, T_k, 2d]
     # [B, T_k, 2d] -> [B, T_k, 2, h, d_k] -> [2, B, h, T_k, d_k], a view of kv
     k, v = kv.reshape(kv.shape[0], kv.shape[1], 2, n_heads, d // n_heads).transpose(2, 0, 3, 1, 4)
     return split_heads(q, n_heads), k, v
@@ -231,6 +229,4 @@ def multi_head_attention(
     q, k, v = project_qkv(x_q, x_kv, p, n_heads)  # each [B, h, T, d_k]
     heads = np.empty((b, t_q, n_heads, d // n_heads), dtype=x_q.dtype)  # [B, T_q, h, d_k]
     scaled_dot_product_attention(q, k, v, mask, chunk_size=chunk_size, out=heads.transpose(0, 2, 1, 3))
-    out = heads.reshape(b, t_q, d) @ p.w_o  # Concat: [B, T_q, h, d_k] -> [B, T_q, d]; then W^O
-    out += p.b_o
-    return out
+    return linear(heads.reshape(b, t_q, d), p.w_o, p.b_o)  # Concat: [B, T_q, h, d_k] -> [B, T_q, d]; then W^O

@@ -31,7 +31,7 @@ from runnable.attention import (
     project_qkv,
     split_heads,
 )
-from runnable.layers import FeedForwardParams, LayerNormParams, normalize
+from runnable.layers import FeedForwardParams, LayerNormParams, linear, normalize
 from runnable.transformer import (
     DecoderLayerParams,
     EncoderLayerParams,
@@ -93,7 +93,7 @@ def multi_head_attention_forward(x_q, x_kv, p: AttentionParams, n_heads: int, ma
     q, k, v = project_qkv(x_q, x_kv, p, n_heads)  # each [B, h, T, d_k]
     heads, attn_cache = attention_forward(q, k, v, mask)  # [B, h, T_q, d_k]
     concat = merge_heads(heads)  # [B, h, T_q, d_k] -> [B, T_q, d]
-    out = concat @ p.w_o + p.b_o  # [B, T_q, d] -> [B, T_q, d]
+    out = linear(concat, p.w_o, p.b_o)  # [B, T_q, d] -> [B, T_q, d]
     return out, (x_q, x_kv, p, n_heads, concat, attn_cache)
 
 
@@ -156,8 +156,8 @@ def layer_norm_backward(d_y, cache):
 
 def feed_forward_forward(x, p: FeedForwardParams):
     """FFN(x) = max(0, x W_1 + b_1) W_2 + b_2 (eq. 2), keeping the hidden activation."""
-    hidden = np.maximum(x @ p.w1 + p.b1, 0)  # [B, T, d] -> [B, T, d_ff]
-    return hidden @ p.w2 + p.b2, (x, hidden, p)  # [B, T, d_ff] -> [B, T, d]
+    hidden = np.maximum(linear(x, p.w1, p.b1), 0)  # [B, T, d] -> [B, T, d_ff]
+    return linear(hidden, p.w2, p.b2), (x, hidden, p)  # [B, T, d_ff] -> [B, T, d]
 
 
 def feed_forward_backward(d_out, cache):
@@ -310,7 +310,7 @@ def transformer_forward(src, tgt, params: TransformerParams, cfg: TransformerCon
         y, c = decoder_layer_forward(y, memory, layer, cfg.n_heads, causal_mask(tgt.shape[1]), pad, **kwargs)
         dec_caches.append(c)
     y, dec_norm_cache = layer_norm_forward(y, params.decoder_norm, cfg.eps)
-    logits = y @ params.w_out + params.b_out  # [B, T_t, d] -> [B, T_t, V]
+    logits = linear(y, params.w_out, params.b_out)  # [B, T_t, d] -> [B, T_t, V]
     cache = (src, tgt, params, enc_caches, enc_norm_cache, dec_caches, dec_norm_cache, y)
     return logits, cache
 

@@ -19,6 +19,18 @@ import numpy as np
 
 from runnable._common import check_float
 
+def linear(x: np.ndarray, w: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """x W + b over the last axis: ``[..., d_in] -> [..., d_out]``, as picoGPT's ``linear``.
+
+    All positions go through one ``[N, d_in] @ [d_in, d_out]`` product (the
+    reshape is free for a contiguous ``x``): a single large BLAS call is faster
+    than one per batch element, which is what ``[B, T, d] @ [d, e]`` would do.
+    """
+    out = x.reshape(-1, x.shape[-1]) @ w  # [..., d_in] -> [N, d_in] -> [N, d_out]
+    out += b
+    return out.reshape(*x.shape[:-1], w.shape[1])  # [N, d_out] -> [..., d_out]
+
+
 # ---------------------------------------------------------------------------
 # Layer normalization (Ba et al. 2016)
 # ---------------------------------------------------------------------------
@@ -94,9 +106,6 @@ def feed_forward(x: np.ndarray, p: FeedForwardParams) -> np.ndarray:
     The hidden activation is updated in place to avoid a second [B, T, d_ff] array.
     """
     check_float("x", x)
-    hidden = x @ p.w1  # [B, T, d_model] -> [B, T, d_ff]
-    hidden += p.b1
+    hidden = linear(x, p.w1, p.b1)  # [B, T, d_model] -> [B, T, d_ff]
     np.maximum(hidden, 0, out=hidden)  # ReLU
-    out = hidden @ p.w2  # [B, T, d_ff] -> [B, T, d_model]
-    out += p.b2
-    return out
+    return linear(hidden, p.w2, p.b2)  # [B, T, d_ff] -> [B, T, d_model]

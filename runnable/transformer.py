@@ -37,6 +37,7 @@ from runnable.layers import (
     init_feed_forward,
     init_layer_norm,
     layer_norm,
+    linear,
 )
 from runnable.positional import sinusoidal_encoding
 
@@ -238,9 +239,7 @@ def decode(
             y, memory, layer, cfg.n_heads, self_mask, memory_mask, norm_first=cfg.norm_first, eps=cfg.eps
         )
     y = layer_norm(y, params.decoder_norm, cfg.eps)
-    logits = y @ params.w_out  # [B, T_t, d] -> [B, T_t, V]
-    logits += params.b_out
-    return logits
+    return linear(y, params.w_out, params.b_out)  # [B, T_t, d] -> [B, T_t, V]
 
 
 def transformer(
