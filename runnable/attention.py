@@ -19,9 +19,10 @@ Conventions used throughout ``runnable/``:
   zero, as in PyTorch's ``scaled_dot_product_attention`` (not NaN).
 
 Memory: the scores are computed once into a fresh ``[B, h, T_q, T_k]`` array
-and the softmax runs in place on it, so the peak is about one ``[T, T]`` matrix
-per head. ``chunk_size`` bounds it further by handling the queries in slices;
-each query row's softmax only needs its own scores, so the result is the same.
+and the softmax works in place on it (its final division is applied to the
+much smaller output instead), so the peak is about one ``[T, T]`` matrix per
+head. ``chunk_size`` bounds it further by handling the queries in slices; each
+query row's softmax only needs its own scores, so the result is the same.
 """
 
 from __future__ import annotations
