@@ -100,19 +100,22 @@ def torch_dtype(torch, dtype):
     return torch.float64 if np.dtype(dtype) == np.float64 else torch.float32
 
 
+def _layer_options(torch, cfg, dtype) -> dict:
+    """Keyword arguments that PyTorch's Transformer classes share: no dropout, ReLU, batch first."""
+    return {
+        "dim_feedforward": cfg.d_ff,
+        "dropout": 0.0,
+        "activation": "relu",
+        "layer_norm_eps": cfg.eps,
+        "batch_first": True,
+        "norm_first": cfg.norm_first,
+        "dtype": torch_dtype(torch, dtype),
+    }
+
+
 def torch_layer(torch, cls, cfg, dtype):
-    """An eval-mode ``nn.TransformerEncoderLayer`` or ``DecoderLayer`` (``cls``) shaped like ``cfg``, no dropout."""
-    return cls(
-        cfg.d_model,
-        cfg.n_heads,
-        dim_feedforward=cfg.d_ff,
-        dropout=0.0,
-        activation="relu",
-        layer_norm_eps=cfg.eps,
-        batch_first=True,
-        norm_first=cfg.norm_first,
-        dtype=torch_dtype(torch, dtype),
-    ).eval()
+    """An eval-mode ``nn.TransformerEncoderLayer`` or ``DecoderLayer`` (``cls``) shaped like ``cfg``."""
+    return cls(cfg.d_model, cfg.n_heads, **_layer_options(torch, cfg, dtype)).eval()
 
 
 def torch_transformer(torch, params, cfg, dtype):
@@ -122,13 +125,7 @@ def torch_transformer(torch, params, cfg, dtype):
         nhead=cfg.n_heads,
         num_encoder_layers=cfg.n_encoder_layers,
         num_decoder_layers=cfg.n_decoder_layers,
-        dim_feedforward=cfg.d_ff,
-        dropout=0.0,
-        activation="relu",
-        layer_norm_eps=cfg.eps,
-        batch_first=True,
-        norm_first=cfg.norm_first,
-        dtype=torch_dtype(torch, dtype),
+        **_layer_options(torch, cfg, dtype),
     )
     copy_into(torch, transformer_pairs(params, model))
     return model.eval()
