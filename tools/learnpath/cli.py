@@ -39,22 +39,35 @@ class _UsageError(Exception):
     pass
 
 
-def build_parser() -> argparse.ArgumentParser:
+def _chosen_command(argv: list[str]) -> str | None:
+    """The subcommand named in ``argv``, if any: the first word that is one."""
+    return next((word for word in argv if word in COMMANDS), None)
+
+
+def build_parser(chosen: str | None = None) -> argparse.ArgumentParser:
+    """The parser; only ``chosen``'s module is imported to add its options.
+
+    Every subcommand is listed (with its help line) so ``learnpath --help`` shows
+    them all, but importing, say, the link checker costs a third of a second
+    that ``learnpath validate`` should not pay.
+    """
     parser = _Parser(prog="learnpath", description="Tools for the Learn Transformers catalog and site.")
     parser.add_argument("--version", action="version", version=f"learnpath {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     for name, (module_name, help_text) in COMMANDS.items():
-        module = importlib.import_module(module_name)
-        adder = getattr(module, f"add_{name.replace('-', '_')}_arguments")
         command_parser = sub.add_parser(name, help=help_text, description=help_text,
                                         formatter_class=argparse.RawDescriptionHelpFormatter)
-        adder(command_parser)
+        if name != chosen:
+            continue
+        module = importlib.import_module(module_name)
+        getattr(module, f"add_{name.replace('-', '_')}_arguments")(command_parser)
         command_parser.set_defaults(_module=module_name, _func=f"run_{name.replace('-', '_')}")
     return parser
 
 
 def run(argv: list[str] | None = None) -> int:
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    parser = build_parser(_chosen_command(argv))
     try:
         args = parser.parse_args(argv)
     except _UsageError as exc:
