@@ -224,9 +224,16 @@ def positional_encoding_figure(n_positions: int = 48, d_model: int = 48) -> str:
 
 @functools.lru_cache(maxsize=1)
 def toy_run():
-    """One short, deterministic training run of the reversal demo (seed 0, a few seconds)."""
+    """One short, deterministic training run of the reversal demo (seed 0, a few seconds).
+
+    BLAS is pinned to one thread first, as ``python -m runnable.train_toy`` does:
+    the toy's matrices are too small to share, and two OpenBLAS threads on a
+    busy two-core machine can make this run ten times slower.
+    """
+    from runnable._common import set_blas_threads
     from runnable.train_toy import ToySettings, train
 
+    set_blas_threads(1)
     return train(ToySettings(seed=0, test_size=200))
 
 
