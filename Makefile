@@ -15,6 +15,9 @@ TORCH_WHEEL := $(firstword $(wildcard /opt/wheels/torch-*+cpu-*.whl))
 export OPENBLAS_NUM_THREADS ?= 1
 export OMP_NUM_THREADS ?= 1
 export MKL_NUM_THREADS ?= 1
+# Material for MkDocs prints an end-of-life banner (support ends May 2027) on
+# every build; it is tracked in the project notes, not needed on each run.
+export NO_MKDOCS_2_WARNING ?= 1
 
 .PHONY: serve test build install torch browser linkcheck bench clean help
 
