@@ -167,7 +167,12 @@ class _Handler(BaseHTTPRequestHandler):
             return False  # no MSG_PEEK on TLS; the stop event still ends the wait
         try:
             readable, _, _ = select.select([self.connection], [], [], 0)
-            return bool(readable) and self.connection.recv(1, socket.MSG_PEEK) == b""
+            # MSG_DONTWAIT: the sweep runs on other threads under the server's lock, and the
+            # handler that owns this socket may read the waiting bytes between the select and
+            # the peek; a blocking peek would then stall the whole host until the client hangs up.
+            return bool(readable) and self.connection.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT) == b""
+        except BlockingIOError:
+            return False  # nothing waiting after all: the client is still there
         except (OSError, ValueError):
             return True
 
