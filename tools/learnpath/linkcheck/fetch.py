@@ -14,9 +14,19 @@ next request to a worker only when
 * the job's own retry time (backoff, ``Retry-After``) has come.
 
 So a waiting job never occupies a thread, a redirect to another host counts
-against that host, and the per-host limit holds by construction. Hosts are
-served round robin; time a job spends waiting for one of our own slots does
-not count against its deadline.
+against that host, and the per-host limit holds by construction. Time a job
+spends waiting for one of our own slots does not count against its deadline.
+
+Which host gets a free worker: first any host that has not yet had as many
+requests as it has slots (so every host is tried at the start, and one that
+hangs, refuses or rate-limits is found then, not at the end), then the host
+with the most work left: its queued and running requests divided by its
+current limit, weighted by how slow its requests have been compared with the
+run's mean (1 until one has finished). That host is the one that would
+otherwise finish last: a host slowed to one slot after a 429, or one whose
+requests are slow, keeps its slots busy instead of getting the same share as
+every quick host and forming a tail of its own after the rest of the run is
+done. Ties go to the host offered first, so equal hosts take turns.
 
 Politeness
 ----------
@@ -228,6 +238,21 @@ class _Host:
         self.slowed_at = float("-inf")  # when a 429 last slowed this host down
         self.queue: deque[_Job] = deque()
         self.session: requests.Session | None = None
+        self.started = 0  # requests started
+        self.finished = 0  # requests finished, and the seconds they took in all
+        self.busy = 0.0
+        self.offer = 0  # which entry in the checker's ready heap is this host's current one
+        self.timer_at = float("-inf")  # the next_start a wake-up is already set for
+
+    def rank(self, typical: float) -> tuple[bool, float]:
+        """Heap key for a free worker (smallest first); see the module docstring.
+
+        Work left is counted in requests of ``typical`` length (the mean over
+        all hosts): a host's own mean enters only as a ratio to it, so a rank
+        computed early in the run still compares fairly with one computed late.
+        """
+        slowness = self.busy / self.finished / typical if self.finished and typical > 0 else 1.0
+        return self.started >= self.limit, -(len(self.queue) + self.active) / self.limit * slowness
 
 
 # --------------------------------------------------------------------------------
@@ -255,7 +280,12 @@ class Checker:
         self._cond = threading.Condition()
         self._stopped = threading.Event()
         self._hosts: dict[str, _Host] = {}
-        self._waiting: dict[str, _Host] = {}  # hosts with queued jobs, in arrival order
+        # Hosts that may start a request now, best first (see `_Host.rank`); an entry
+        # whose number is not its host's current ``offer`` is stale and skipped.
+        self._ready: list[tuple[bool, float, int, int, _Host]] = []
+        self._host_timers: list[tuple[float, int, _Host]] = []  # hosts waiting for their next_start
+        self._finished = 0  # requests finished over all hosts, and the seconds they took
+        self._busy = 0.0
         self._delayed: list[tuple[float, int, _Job]] = []
         self._rng = random.Random()
         self._seq = itertools.count()
@@ -386,48 +416,69 @@ class Checker:
             self._queue(job)
 
     def _queue(self, job: _Job) -> None:
-        job.queued_at = time.monotonic()
+        now = time.monotonic()
+        job.queued_at = now
         host = self._host(job.current)
         host.queue.append(job)
-        self._waiting[host.key] = host
+        self._offer(host, now)
+
+    def _offer(self, host: _Host, now: float) -> None:
+        """Put ``host`` in line for a worker if it has work and a free slot (re-ranked if already there).
+
+        Called whenever a host may have become able to start a request: a job
+        queued, a request finished, a request started (the rank changed), its
+        minimum delay or Retry-After pause over. A host with no free slot is
+        left out; the request that finishes next offers it again.
+        """
+        host.offer += 1  # whatever entry the host had in the heap is stale from now on
+        if not host.queue or host.active >= host.limit:
+            return
+        if now < host.next_start:
+            if host.timer_at != host.next_start:  # one wake-up per pause, however many jobs queue
+                host.timer_at = host.next_start
+                heapq.heappush(self._host_timers, (host.next_start, next(self._seq), host))
+            return
+        typical = self._busy / self._finished if self._finished else 0.0
+        heapq.heappush(self._ready, (*host.rank(typical), next(self._seq), host.offer, host))
 
     def _release_delayed(self, now: float) -> None:
         while self._delayed and self._delayed[0][0] <= now:
             self._queue(heapq.heappop(self._delayed)[2])
+        while self._host_timers and self._host_timers[0][0] <= now:
+            self._offer(heapq.heappop(self._host_timers)[2], now)
 
     def _dispatch(self, now: float, run_end: float, executor: ThreadPoolExecutor,
                   finished: list) -> float:
-        """Start every request that may start; return when something next becomes possible."""
-        wake = self._delayed[0][0] if self._delayed else float("inf")
-        # Only hosts with queued work are visited, so a run over thousands of
-        # hosts does not scan them all on every completion.
-        for host in list(self._waiting.values()):
-            while host.queue and host.active < host.limit and self._in_flight < self.options.workers:
-                if now < host.next_start:
-                    wake = min(wake, host.next_start)
-                    break
-                job = host.queue.popleft()
-                host.active += 1
-                self._in_flight += 1
-                host.next_start = now + host.min_delay
-                self._note_concurrency(host)
-                if job.started is None:
-                    job.started = now
-                    job.deadline = min(now + self.options.url_deadline, run_end)
-                else:
-                    # Time spent waiting for one of our own slots is not the URL's fault;
-                    # its backoff and Retry-After waits do count.
-                    job.deadline = min(job.deadline + max(0.0, now - job.queued_at), run_end)
-                job.last_start = now
-                executor.submit(self._work, job, host, finished)
-            # Round robin: a host that was served goes to the back of the line, so
-            # with fewer workers than slots every host still progresses.
-            del self._waiting[host.key]
-            if host.queue:
-                self._waiting[host.key] = host
-            if self._in_flight >= self.options.workers:
-                break
-        return wake
+        """Start every request that may start; return when something next becomes possible.
+
+        Each step costs a heap operation, so a run over thousands of hosts
+        does not scan them all on every completion.
+        """
+        while self._ready and self._in_flight < self.options.workers:
+            *_, offer, host = heapq.heappop(self._ready)
+            if offer != host.offer:
+                continue  # superseded by a later offer
+            if not (host.queue and host.active < host.limit and now >= host.next_start):
+                self._offer(host, now)  # a 429 paused it or cut its limit since it was offered
+                continue
+            job = host.queue.popleft()
+            host.active += 1
+            host.started += 1
+            self._in_flight += 1
+            host.next_start = now + host.min_delay
+            self._note_concurrency(host)
+            if job.started is None:
+                job.started = now
+                job.deadline = min(now + self.options.url_deadline, run_end)
+            else:
+                # Time spent waiting for one of our own slots is not the URL's fault;
+                # its backoff and Retry-After waits do count.
+                job.deadline = min(job.deadline + max(0.0, now - job.queued_at), run_end)
+            job.last_start = now
+            executor.submit(self._work, job, host, finished)
+            self._offer(host, now)  # back in line with its new rank, or out if it is full
+        return min(self._delayed[0][0] if self._delayed else float("inf"),
+                   self._host_timers[0][0] if self._host_timers else float("inf"))
 
     def _note_concurrency(self, host: _Host) -> None:
         stats = self.stats
@@ -444,8 +495,14 @@ class Checker:
             outcome = _Done(Verdict.transient, f"internal error while checking: {type(err).__name__}: {err}",
                             "please report this as a bug in learnpath's link checker")
         with self._cond:
+            now = time.monotonic()
             host.active -= 1
+            host.finished += 1
+            host.busy += now - job.last_start
+            self._finished += 1
+            self._busy += now - job.last_start
             self._in_flight -= 1
+            self._offer(host, now)  # its slot is free again, and its rank has news
             if self._stopped.is_set():
                 pass  # check() returns only what finished before stop()
             elif isinstance(outcome, _Again):
