@@ -8,6 +8,10 @@ never answering), runs the real command in a subprocess (per-host limit 2,
 
 * wall time, peak memory (ru_maxrss of the checker's process), requests made;
 * the lower bound max(ceil(N/H/c) x latency + Retry-After, timeout) and the ratio;
+* a second bound the issue's leaves out: with W workers, the request time of
+  the run (every request one latency, the links that never finish their whole
+  timeout) cannot take less than that total / W. Printed apart, so it is clear
+  whether the worker limit, not the checker, is what keeps a run from the bound;
 * whether every verdict is the expected one, and the most concurrent requests
   any host saw;
 * two re-runs within --max-age: the healthy links alone (all cached: target
@@ -165,6 +169,8 @@ def main() -> None:
 
         n, h, c = len(links), opts.hosts, opts.per_host
         bound = max(math.ceil(n / h / c) * opts.latency + RETRY_AFTER, opts.timeout)
+        stuck = len(SLOW_HOSTS_FOR)  # hold a worker for the whole timeout
+        worker_bound = ((requests - stuck) * opts.latency + stuck * opts.timeout) / opts.workers
         print(f"links {n} on {h} hosts, per-host {c}, workers {opts.workers}, latency {opts.latency * 1000:.0f} ms, "
               f"timeout {opts.timeout:g} s, bodies {'GET' if opts.get_bodies else 'HEAD first'}")
         print(f"exit code            {first.code}")
@@ -172,6 +178,9 @@ def main() -> None:
         print(f"lower bound          {bound:.2f} s = max(ceil({n}/{h}/{c}) x {opts.latency:g} s + "
               f"{RETRY_AFTER:g} s Retry-After, {opts.timeout:g} s timeout)")
         print(f"ratio                {first.wall / bound:.2f} (target <= 1.25)")
+        print(f"worker bound         {worker_bound:.2f} s = ({requests - stuck} requests x {opts.latency:g} s + "
+              f"{stuck} x {opts.timeout:g} s never finishing) / {opts.workers} workers "
+              f"({'below' if worker_bound <= bound else 'ABOVE'} the bound above)")
         print(f"peak memory          {first.rss_kib / 1024:.1f} MB (ru_maxrss of the checker; target < 150 MB)")
         print(f"requests made        {requests} (server side)")
         print(f"max per host         {max_active} requests, {max_conns} connections at once (limit {c})")
