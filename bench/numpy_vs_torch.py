@@ -1,11 +1,13 @@
 """NumPy Transformer pieces against PyTorch CPU: speed, attention memory, training time.
 
-    python bench/numpy_vs_torch.py [--quick] [--skip-train] [--keep-coretype]
+    python bench/numpy_vs_torch.py [--quick] [--skip-train] [--keep-coretype] [--keep-blas-spin]
 
 Prints figures; asserts nothing (speed is measured, never a test). Each thread
 count runs in its own subprocess, because OpenBLAS reads OPENBLAS_NUM_THREADS
 once at start-up (threadpoolctl is not a dependency); PyTorch gets the same
-count through torch.set_num_threads. Within a process each library is timed in
+count through torch.set_num_threads, and NumPy's attention gets it as
+``workers`` (its heads shared among that many threads, as PyTorch's kernel
+shares them among its pool). Within a process each library is timed in
 its own block (all NumPy runs, then all PyTorch runs), never interleaved, so
 neither warms the caches or wakes the thread pool for the other.
 
@@ -19,7 +21,8 @@ Some machines set OPENBLAS_CORETYPE (and OPENBLAS_L2_SIZE) to work around old
 OpenBLAS bugs; that pins a slower kernel. The workers drop both (only in their
 own environment) unless --keep-coretype, and report the kernel that runs. They
 also keep glibc from returning freed memory to the OS (see ``run_worker``),
-which otherwise costs both libraries page faults on every call.
+which otherwise costs both libraries page faults on every call, and stop idle
+OpenBLAS threads from busy-waiting (see ``BLAS_SPIN``) unless --keep-blas-spin.
 """
 
 from __future__ import annotations
@@ -46,6 +49,14 @@ from runnable.transformer import TransformerConfig, encoder_layer, init_encoder_
 
 SHAPES = [(8, 128, 256, 8), (1, 512, 512, 8)]  # batch, seq, d_model, heads
 TARGETS = {1: 1.1, 2: 1.3}
+
+# OpenBLAS's idle threads busy-wait for 2**28 cycles (about 0.1 s) after each
+# call before they sleep, so after one threaded product the pool keeps a core
+# busy while the attention workers need both: measured at 2 threads, the
+# threaded heads were no faster than one thread until the wait was cut to
+# 2**16 cycles (about 20 us; values up to 2**20 did as well, 2**24 did not).
+# It only changes how long OpenBLAS waits for more work, not how it computes.
+BLAS_SPIN = {"OPENBLAS_THREAD_TIMEOUT": "16"}
 
 
 def openblas_kernel() -> str:
@@ -74,7 +85,7 @@ def median_seconds(fn, min_reps: int, min_time: float) -> float:
     return statistics.median(times)
 
 
-def numpy_block(shape, reps, min_time):
+def numpy_block(shape, reps, min_time, threads):
     b, t, d, h = shape
     rng = np.random.default_rng(0)
     x = rng.standard_normal((b, t, d)).astype(np.float32)
@@ -82,8 +93,8 @@ def numpy_block(shape, reps, min_time):
     attn = init_attention(d, rng, np.float32)
     layer = init_encoder_layer(cfg, rng, np.float32)
     return {
-        "mha": median_seconds(lambda: multi_head_attention(x, x, attn, h), reps, min_time),
-        "encoder_layer": median_seconds(lambda: encoder_layer(x, layer, h), reps, min_time),
+        "mha": median_seconds(lambda: multi_head_attention(x, x, attn, h, workers=threads), reps, min_time),
+        "encoder_layer": median_seconds(lambda: encoder_layer(x, layer, h, workers=threads), reps, min_time),
     }
 
 
@@ -112,7 +123,7 @@ def worker(threads: int, reps: int, min_time: float, rounds: int) -> None:
     results = {"threads": threads, "kernel": openblas_kernel(), "shapes": []}
     numpy_rounds, torch_rounds = [], []
     for _ in range(rounds):
-        numpy_rounds.append([numpy_block(s, reps, min_time) for s in SHAPES])  # NumPy's block
+        numpy_rounds.append([numpy_block(s, reps, min_time, threads) for s in SHAPES])  # NumPy's block
         torch_rounds.append([torch_block(s, reps, min_time, threads) for s in SHAPES])  # then PyTorch's
     for i, shape in enumerate(SHAPES):
         n = {piece: statistics.median(r[i][piece] for r in numpy_rounds) for piece in ("mha", "encoder_layer")}
@@ -128,6 +139,8 @@ def run_worker(threads: int, args) -> dict:
     if not args.keep_coretype:
         env.pop("OPENBLAS_CORETYPE", None)
         env.pop("OPENBLAS_L2_SIZE", None)
+    if not args.keep_blas_spin:
+        env.update(BLAS_SPIN)
     if not args.default_malloc:
         # glibc hands large freed blocks straight back to the OS, so every forward
         # pass page-faults its temporaries in again (~1,500 faults, ~5 ms of kernel
@@ -156,6 +169,7 @@ def attention_memory(t: int = 2048, d_model: int = 512, heads: int = 8) -> None:
         ("scaled_dot_product_attention, causal", lambda: scaled_dot_product_attention(q, k, v, mask)),
         ("scaled_dot_product_attention, causal, chunk 256", lambda: scaled_dot_product_attention(q, k, v, mask, chunk_size=256)),
         ("multi_head_attention, causal", lambda: multi_head_attention(x, x, p, heads, mask)),
+        ("multi_head_attention, causal, 2 workers", lambda: multi_head_attention(x, x, p, heads, mask, workers=2)),
     ]
     print(f"\nAttention peak memory at T={t}, {heads} heads, float32 (one [T, T] per head = {one_matrix_per_head / 2**20:.0f} MiB; target <= 1.5x)")
     for name, fn in cases:
@@ -201,6 +215,7 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true", help="fewer repetitions, skip memory and training")
     parser.add_argument("--skip-train", action="store_true", help="do not time the training demo")
     parser.add_argument("--keep-coretype", action="store_true", help="keep OPENBLAS_CORETYPE/OPENBLAS_L2_SIZE")
+    parser.add_argument("--keep-blas-spin", action="store_true", help="keep OpenBLAS's default idle busy-wait")
     parser.add_argument("--default-malloc", action="store_true", help="do not tune glibc malloc in the workers")
     args = parser.parse_args()
     if args.worker:

@@ -13,6 +13,8 @@ array into float64. Use ``math.sqrt`` or cast scalars to ``x.dtype``.
 
 from __future__ import annotations
 
+import contextlib
+
 import numpy as np
 
 FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
@@ -100,3 +102,50 @@ def set_blas_threads(n: int) -> bool:
                 setter(int(n))
                 return True
     return False
+
+
+# Names under which OpenBLAS builds export their thread getter.
+_OPENBLAS_GETTERS = (
+    "scipy_openblas_get_num_threads64_",
+    "scipy_openblas_get_num_threads",
+    "openblas_get_num_threads64_",
+    "openblas_get_num_threads",
+)
+
+
+def get_blas_threads() -> int | None:
+    """The number of threads NumPy's bundled OpenBLAS uses now; None if no OpenBLAS was found."""
+    import ctypes
+    import glob
+    import os
+
+    libs_dir = os.path.join(os.path.dirname(np.__file__), os.pardir, "numpy.libs")
+    for path in glob.glob(os.path.join(libs_dir, "*openblas*.so*")):
+        try:
+            lib = ctypes.CDLL(path)
+        except OSError:
+            continue
+        for name in _OPENBLAS_GETTERS:
+            getter = getattr(lib, name, None)
+            if getter is not None:
+                return int(getter())
+    return None
+
+
+@contextlib.contextmanager
+def single_threaded_blas():
+    """Run the block with OpenBLAS on one thread, then restore its previous count.
+
+    For code that spreads work over its own threads: each of them calling a
+    multi-threaded BLAS would put twice as many busy threads as cores. The
+    setting is process-wide, so two such blocks must not overlap in time.
+    """
+    previous = get_blas_threads()
+    if previous is None or previous == 1:
+        yield
+        return
+    set_blas_threads(1)
+    try:
+        yield
+    finally:
+        set_blas_threads(previous)

@@ -27,12 +27,14 @@ query row's softmax only needs its own scores, so the result is the same.
 
 from __future__ import annotations
 
+import functools
 import math
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
 
-from runnable._common import check_float, softmax
+from runnable._common import check_float, single_threaded_blas, softmax
 from runnable.layers import linear
 
 # ---------------------------------------------------------------------------
@@ -134,12 +136,91 @@ def scaled_dot_product_attention(
     return out
 
 
+# ---------------------------------------------------------------------------
+# Optional: the heads in parallel threads
+# ---------------------------------------------------------------------------
+
+
+def scaled_dot_product_attention_threaded(
+    q: np.ndarray,
+    k: np.ndarray,
+    v: np.ndarray,
+    mask: np.ndarray | None = None,
+    *,
+    workers: int = 1,
+    chunk_size: int | None = None,
+    out: np.ndarray | None = None,
+) -> np.ndarray:
+    """``scaled_dot_product_attention`` with the (batch, head) blocks shared among ``workers`` threads.
+
+    Not part of the paper: a speed-up for machines with several cores. Each
+    head's attention is independent of the others (section 3.2.2), so the
+    blocks are cut into ``workers`` contiguous slices along a batch or head
+    axis, and each thread writes its slice of ``out``. The result is bit for
+    bit the one-thread result, since every block runs the same operations.
+
+    Why threads help: NumPy's element-wise steps (max, subtract, exp, sum) use
+    one core, and OpenBLAS gains nothing from splitting one head's small
+    ``[T, d_k]`` products; NumPy releases the GIL inside both, so Python
+    threads run them side by side. OpenBLAS is held to one thread meanwhile
+    (see ``single_threaded_blas``), so there are never more busy threads than
+    ``workers``; that setting is process-wide, so do not run two of these calls
+    at once. OpenBLAS's own idle threads busy-wait about 0.1 s after each
+    multi-threaded product and would take a core from the workers: set
+    ``OPENBLAS_THREAD_TIMEOUT=16`` before NumPy loads (as the bench does).
+    Memory: the threads handle disjoint heads, so together they hold the same
+    score matrices as one thread would.
+    """
+    if out is None:
+        out = np.empty(q.shape[:-1] + v.shape[-1:], dtype=np.result_type(q, v))
+    axis, parts = _split_axis(out.shape[:-2], workers)
+    if parts < 2:
+        return scaled_dot_product_attention(q, k, v, mask, chunk_size=chunk_size, out=out)
+    size = out.shape[axis]
+    slices = [slice(i * size // parts, (i + 1) * size // parts) for i in range(parts)]
+    mask = None if mask is None else np.asarray(mask, dtype=bool)
+
+    def attend_slice(part: slice) -> None:
+        take = [None if x is None else _take(x, axis, part) for x in (q, k, v, mask)]
+        scaled_dot_product_attention(*take, chunk_size=chunk_size, out=_take(out, axis, part))
+
+    with single_threaded_blas():
+        pending = [_thread_pool(parts - 1).submit(attend_slice, part) for part in slices[1:]]
+        attend_slice(slices[0])  # the calling thread takes the first slice itself
+        for job in pending:
+            job.result()  # re-raises an exception from the worker
+    return out
+
+
+def _split_axis(lead_shape: tuple[int, ...], workers: int) -> tuple[int, int]:
+    """The (negative) leading axis to cut and into how many parts: the first axis with at
+    least ``workers`` entries, else the longest one. ``(0, 1)`` means "do not split"."""
+    if workers < 1:
+        raise ValueError(f"workers={workers}; use 1 (no threads) or more.")
+    if workers == 1 or not lead_shape:
+        return 0, 1
+    n = len(lead_shape)
+    axis = next((i for i, size in enumerate(lead_shape) if size >= workers), int(np.argmax(lead_shape)))
+    return axis - n - 2, min(workers, lead_shape[axis])  # counted from the end of [..., T_q, d_v]
+
+
+@functools.cache
+def _thread_pool(threads: int) -> ThreadPoolExecutor:
+    """One lasting pool per size: starting threads on every call would cost more than small heads take."""
+    return ThreadPoolExecutor(max_workers=threads, thread_name_prefix="attention")
+
+
 def _mask_rows(mask: np.ndarray, rows: slice) -> np.ndarray:
     """The query rows ``rows`` of a mask whose query axis may be broadcast (size 1)."""
-    mask = np.asarray(mask, dtype=bool)
-    if mask.ndim < 2 or mask.shape[-2] == 1:
-        return mask
-    return mask[..., rows, :]
+    return _take(np.asarray(mask, dtype=bool), -2, rows)
+
+
+def _take(x: np.ndarray, axis: int, part: slice) -> np.ndarray:
+    """``x[..., part, ...]`` on the negative ``axis``, unless ``x`` broadcasts there (absent or size 1)."""
+    if x.ndim < -axis or x.shape[axis] == 1:
+        return x
+    index = (slice(None),) * (x.ndim + axis) + (part,)
+    return x[index]
 
 
 # ---------------------------------------------------------------------------
@@ -215,6 +296,7 @@ def multi_head_attention(
     mask: np.ndarray | None = None,
     *,
     chunk_size: int | None = None,
+    workers: int = 1,
 ) -> np.ndarray:
     """MultiHead(Q, K, V) = Concat(head_1..head_h) W^O, Vaswani et al. 2017, section 3.2.2.
 
@@ -222,6 +304,8 @@ def multi_head_attention(
     same array for self-attention). ``mask`` (True = may attend) broadcasts to
     ``[B, h, T_q, T_k]``. The heads write their outputs straight into a
     ``[B, T_q, h, d_k]`` buffer, so "Concat" is a free reshape, not a copy.
+    ``workers > 1`` shares the heads among that many threads (same result; see
+    ``scaled_dot_product_attention_threaded``).
     """
     check_float("x_q", x_q)
     b, t_q, d = x_q.shape
@@ -229,5 +313,9 @@ def multi_head_attention(
         raise ValueError(f"d_model={d} is not divisible by n_heads={n_heads}; choose n_heads dividing d_model.")
     q, k, v = project_qkv(x_q, x_kv, p, n_heads)  # each [B, h, T, d_k]
     heads = np.empty((b, t_q, n_heads, d // n_heads), dtype=x_q.dtype)  # [B, T_q, h, d_k]
-    scaled_dot_product_attention(q, k, v, mask, chunk_size=chunk_size, out=heads.transpose(0, 2, 1, 3))
+    heads_view = heads.transpose(0, 2, 1, 3)  # [B, T_q, h, d_k] -> [B, h, T_q, d_k], a view
+    if workers == 1:
+        scaled_dot_product_attention(q, k, v, mask, chunk_size=chunk_size, out=heads_view)
+    else:
+        scaled_dot_product_attention_threaded(q, k, v, mask, workers=workers, chunk_size=chunk_size, out=heads_view)
     return linear(heads.reshape(b, t_q, d), p.w_o, p.b_o)  # Concat: [B, T_q, h, d_k] -> [B, T_q, d]; then W^O

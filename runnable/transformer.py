@@ -166,12 +166,16 @@ def encoder_layer(
     *,
     norm_first: bool = False,
     eps: float = 1e-5,
+    workers: int = 1,
 ) -> np.ndarray:
     """One encoder layer, section 3.1: self-attention, then feed-forward. ``[B, T, d] -> [B, T, d]``.
 
-    ``mask`` (True = may attend) usually hides the source padding.
+    ``mask`` (True = may attend) usually hides the source padding. ``workers``
+    threads share the attention heads (see ``multi_head_attention``).
     """
-    x = residual(x, lambda h: multi_head_attention(h, h, p.self_attn, n_heads, mask), p.norm1, norm_first, eps)
+    x = residual(
+        x, lambda h: multi_head_attention(h, h, p.self_attn, n_heads, mask, workers=workers), p.norm1, norm_first, eps
+    )
     return residual(x, lambda h: feed_forward(h, p.ff), p.norm2, norm_first, eps)
 
 
