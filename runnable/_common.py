@@ -14,6 +14,7 @@ array into float64. Use ``math.sqrt`` or cast scalars to ``x.dtype``.
 from __future__ import annotations
 
 import contextlib
+import functools
 
 import numpy as np
 
@@ -86,22 +87,11 @@ def set_blas_threads(n: int) -> bool:
     Small matrices (the toy models here) gain nothing from BLAS threads, and on
     two busy cores the threads mostly spin waiting for each other.
     """
-    import ctypes
-    import glob
-    import os
-
-    libs_dir = os.path.join(os.path.dirname(np.__file__), os.pardir, "numpy.libs")
-    for path in glob.glob(os.path.join(libs_dir, "*openblas*.so*")):
-        try:
-            lib = ctypes.CDLL(path)
-        except OSError:
-            continue
-        for name in _OPENBLAS_SETTERS:
-            setter = getattr(lib, name, None)
-            if setter is not None:
-                setter(int(n))
-                return True
-    return False
+    setter = _openblas_function(_OPENBLAS_SETTERS)
+    if setter is None:
+        return False
+    setter(int(n))
+    return True
 
 
 # Names under which OpenBLAS builds export their thread getter.
@@ -115,6 +105,16 @@ _OPENBLAS_GETTERS = (
 
 def get_blas_threads() -> int | None:
     """The number of threads NumPy's bundled OpenBLAS uses now; None if no OpenBLAS was found."""
+    getter = _openblas_function(_OPENBLAS_GETTERS)
+    return None if getter is None else int(getter())
+
+
+@functools.cache
+def _openblas_function(names: tuple[str, ...]):
+    """The first of ``names`` exported by NumPy's bundled OpenBLAS (a ctypes function), or None.
+
+    Looked up once: the attention threads ask for the thread count on every call.
+    """
     import ctypes
     import glob
     import os
@@ -125,10 +125,10 @@ def get_blas_threads() -> int | None:
             lib = ctypes.CDLL(path)
         except OSError:
             continue
-        for name in _OPENBLAS_GETTERS:
-            getter = getattr(lib, name, None)
-            if getter is not None:
-                return int(getter())
+        for name in names:
+            function = getattr(lib, name, None)
+            if function is not None:
+                return function
     return None
 
 
