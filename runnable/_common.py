@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import threading
 
 import numpy as np
 
@@ -132,20 +133,27 @@ def _openblas_function(names: tuple[str, ...]):
     return None
 
 
+# The OpenBLAS thread count is process-wide: two overlapping blocks would each
+# restore the other's "previous" count. Overlapping blocks take turns instead.
+_BLAS_SETTING = threading.Lock()
+
+
 @contextlib.contextmanager
 def single_threaded_blas():
     """Run the block with OpenBLAS on one thread, then restore its previous count.
 
     For code that spreads work over its own threads: each of them calling a
     multi-threaded BLAS would put twice as many busy threads as cores. The
-    setting is process-wide, so two such blocks must not overlap in time.
+    setting is process-wide, so blocks entered from different threads run one
+    after the other (a lock), never interleaved.
     """
-    previous = get_blas_threads()
-    if previous is None or previous == 1:
-        yield
-        return
-    set_blas_threads(1)
-    try:
-        yield
-    finally:
-        set_blas_threads(previous)
+    with _BLAS_SETTING:
+        previous = get_blas_threads()
+        if previous is None or previous == 1:
+            yield
+            return
+        set_blas_threads(1)
+        try:
+            yield
+        finally:
+            set_blas_threads(previous)

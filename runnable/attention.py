@@ -164,8 +164,8 @@ def scaled_dot_product_attention_threaded(
     ``[T, d_k]`` products; NumPy releases the GIL inside both, so Python
     threads run them side by side. OpenBLAS is held to one thread meanwhile
     (see ``single_threaded_blas``), so there are never more busy threads than
-    ``workers``; that setting is process-wide, so do not run two of these calls
-    at once. OpenBLAS's own idle threads busy-wait about 0.1 s after each
+    ``workers``; that setting is process-wide, so two such calls from different
+    threads take turns. OpenBLAS's own idle threads busy-wait about 0.1 s after each
     multi-threaded product and would take a core from the workers: set
     ``OPENBLAS_THREAD_TIMEOUT=16`` before NumPy loads (as the bench does).
     Memory: the threads handle disjoint heads, so together they hold the same

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+import time
 import tracemalloc
 
 import numpy as np
@@ -126,6 +128,39 @@ def test_single_threaded_blas_restores_the_previous_count():
         assert get_blas_threads() == 2
         with pytest.raises(RuntimeError), single_threaded_blas():
             raise RuntimeError("restored even on error")
+        assert get_blas_threads() == 2
+    finally:
+        set_blas_threads(previous)
+
+
+def test_overlapping_blocks_never_run_with_a_restored_count():
+    """A block entered while another is open must not be left multi-threaded when the first exits."""
+    if get_blas_threads() is None:
+        pytest.skip("NumPy is not linked against a bundled OpenBLAS here")
+    previous = get_blas_threads()
+    first_inside, first_done = threading.Event(), threading.Event()
+    seen: list[int | None] = []
+
+    def first() -> None:
+        with single_threaded_blas():
+            first_inside.set()
+            time.sleep(0.2)
+        first_done.set()
+
+    def second() -> None:
+        first_inside.wait(5)
+        with single_threaded_blas():
+            first_done.wait(5)  # the first block has restored its count by now
+            seen.append(get_blas_threads())
+
+    try:
+        set_blas_threads(2)
+        threads = [threading.Thread(target=first), threading.Thread(target=second)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(10)
+        assert seen == [1]
         assert get_blas_threads() == 2
     finally:
         set_blas_threads(previous)
