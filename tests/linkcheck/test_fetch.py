@@ -117,9 +117,10 @@ def test_a_timed_out_url_is_tried_once(matrix: dict[str, Result], link_server: L
 
 def test_the_slow_drip_and_the_huge_body_end_by_their_deadline(matrix: dict[str, Result]) -> None:
     deadline = MATRIX_OPTIONS["url_deadline"]
-    # Bounds, not timings: a drip read without a wall-clock deadline takes 100,000 s.
-    assert matrix["slow drip"].elapsed < deadline + 1.5
-    assert matrix["huge body"].elapsed < deadline + 1.5
+    # Bounds, not timings: a drip read without a wall-clock deadline takes 100,000 s;
+    # the margin is wide so a loaded CI machine cannot make this flaky.
+    assert matrix["slow drip"].elapsed < deadline + 10
+    assert matrix["huge body"].elapsed < deadline + 10
 
 
 def test_head_first_then_get_only_when_needed(matrix: dict[str, Result], link_server: LinkServer) -> None:

@@ -120,7 +120,7 @@ def test_a_dns_lookup_slower_than_the_connect_timeout_is_transient() -> None:
         start = time.monotonic()
         (result,) = checker.check(["https://slow-dns.test/"])
         assert result.verdict is Verdict.transient and "DNS" in result.explanation
-        assert time.monotonic() - start < 3
+        assert time.monotonic() - start < 8  # the stuck resolver answers after 10 s
     finally:
         release.set()
 

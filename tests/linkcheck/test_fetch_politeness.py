@@ -108,9 +108,9 @@ def test_waiting_for_a_busy_hosts_slot_does_not_eat_a_urls_deadline() -> None:
 def test_a_retry_after_beyond_the_cap_gives_up_at_once_as_transient() -> None:
     with LinkServer(ADDRESSES[:1]) as srv:
         start = time.monotonic()
-        (result,), _ = check([srv.url("/ratelimit/cap?after=3600")], retry_after_cap=5)
+        (result,), _ = check([srv.url("/ratelimit/cap?after=3600")], retry_after_cap=60)
         assert result.verdict is Verdict.transient and "3600" in result.explanation
-        assert result.attempts == 1 and time.monotonic() - start < 3
+        assert result.attempts == 1 and time.monotonic() - start < 20  # honouring the cap takes 60 s
 
 
 def test_5xx_is_retried_with_backoff_then_transient() -> None:
@@ -175,7 +175,7 @@ def test_stop_returns_what_finished_and_cuts_what_runs() -> None:
         start = time.monotonic()
         checker.stop()
         thread.join(timeout=10)
-        assert not thread.is_alive() and time.monotonic() - start < 5
+        assert not thread.is_alive() and time.monotonic() - start < 20  # the hung reads last 30 s
         assert [r.url for r in out[0]] == [srv.url("/ok")]
 
 
@@ -184,7 +184,7 @@ def test_the_run_deadline_ends_the_run_and_reports_the_rest_as_transient() -> No
         urls = [srv.url(f"/hang?i={i}") for i in range(4)] + [srv.url("/ok")]
         start = time.monotonic()
         results, _ = check(urls, per_host=2, read_timeout=30, url_deadline=60, run_deadline=1.0)
-        assert time.monotonic() - start < 5
+        assert time.monotonic() - start < 20  # without the run deadline: 30 s or more
         verdicts = {r.url: r.verdict for r in results}
         assert len(results) == 5 and verdicts[srv.url("/ok")] is Verdict.ok or \
             verdicts[srv.url("/ok")] is Verdict.transient
@@ -198,7 +198,7 @@ def test_headers_dripped_slower_than_the_deadline_are_cut_at_the_deadline() -> N
         start = time.monotonic()
         (result,), checker = check([srv.slow_headers_url], read_timeout=5, url_deadline=1.0)
         assert result.verdict is Verdict.transient and "deadline" in result.explanation
-        assert time.monotonic() - start < 3.5 and checker.stats.deadline_kills == 1
+        assert time.monotonic() - start < 15 and checker.stats.deadline_kills == 1  # the drip lasts MAX_HANG
 
 
 def test_an_empty_list_returns_at_once_and_a_checker_can_run_again() -> None:
