@@ -12,7 +12,7 @@ from __future__ import annotations
 import ipaddress
 import socket
 from dataclasses import dataclass, field
-from typing import Callable, Iterable
+from typing import Callable
 from urllib.parse import SplitResult, urlsplit
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -126,8 +126,3 @@ class AddressPolicy:
 
     def _allowed(self, address: IPAddress) -> bool:
         return any(address in net for net in self._networks if net.version == address.version)
-
-
-def allow_networks(networks: Iterable[str]) -> AddressPolicy:
-    """A policy that treats ``networks`` as public and everything else as usual."""
-    return AddressPolicy(allowed_networks=tuple(networks))
