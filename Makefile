@@ -19,7 +19,7 @@ export MKL_NUM_THREADS ?= 1
 # every build; it is tracked in the project notes, not needed on each run.
 export NO_MKDOCS_2_WARNING ?= 1
 
-.PHONY: serve test build install torch browser linkcheck bench clean help
+.PHONY: serve test test-matrix build install torch browser linkcheck bench clean help
 
 help:
 	@echo "make serve      set up and serve the site on http://127.0.0.1:8000"
@@ -27,6 +27,7 @@ help:
 	@echo "make build      build the site into site/ (strict)"
 	@echo "make linkcheck  check every link in the catalog and the pages"
 	@echo "make bench      run the benchmarks in bench/ and print their figures"
+	@echo "make test-matrix  the runnable/ tests under every OpenBLAS kernel, 5 seeds, tolerances / 10"
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -44,6 +45,11 @@ build: install
 
 test: install torch browser
 	$(BIN)/python -m pytest
+
+# Not part of `make test` (about 10 minutes): proves the numerical tests hold on
+# any machine. See tests/matrix.py.
+test-matrix: install torch
+	$(BIN)/python tests/matrix.py
 
 linkcheck: install
 	$(BIN)/learnpath check-links

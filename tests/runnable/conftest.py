@@ -30,6 +30,8 @@ import importlib  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
+import tolerance  # noqa: E402
+
 from runnable._common import set_blas_threads  # noqa: E402
 
 
@@ -77,55 +79,17 @@ def dtype(request):
 
 
 @pytest.fixture
-def tol(dtype):
-    """Relative-error bound for parity tests in the current ``dtype``."""
-    return 1e-12 if dtype == np.float64 else 1e-5
-
-
-def _rel_error(actual, expected) -> float:
-    actual = np.asarray(actual, dtype=np.float64)
-    expected = np.asarray(expected, dtype=np.float64)
-    assert actual.shape == expected.shape, f"shape {actual.shape} != {expected.shape}"
-    scale = max(float(np.max(np.abs(expected), initial=0.0)), np.finfo(np.float64).tiny)
-    return float(np.max(np.abs(actual - expected), initial=0.0)) / scale
-
-
-@pytest.fixture
-def rel_error():
-    """max|actual - expected| / max|expected|, computed in float64."""
-    return _rel_error
-
-
-@pytest.fixture
 def rng():
-    """A fresh, seeded generator per test, so tests do not depend on their order."""
-    return np.random.default_rng(0)
-
-
-def _numerical_grad(f, x: np.ndarray, eps: float = 1e-6, indices=None) -> np.ndarray:
-    assert x.dtype == np.float64, "finite differences need float64"
-    assert x.flags.c_contiguous, "x must be C-contiguous so that it can be perturbed through a flat view"
-    flat_x = x.reshape(-1)  # a view: perturbing flat_x perturbs x
-    positions = range(flat_x.size) if indices is None else indices
-    grad = np.empty(len(positions))
-    for j, i in enumerate(positions):
-        saved = flat_x[i]
-        flat_x[i] = saved + eps
-        f_plus = f()
-        flat_x[i] = saved - eps
-        f_minus = f()
-        flat_x[i] = saved
-        grad[j] = (f_plus - f_minus) / (2 * eps)
-    return grad.reshape(x.shape) if indices is None else grad
+    """A fresh generator per test, seeded with ``tolerance.SEED`` (``make test-matrix`` runs
+    several seeds), so tests do not depend on their order."""
+    return np.random.default_rng(tolerance.SEED)
 
 
 @pytest.fixture
 def numerical_grad():
-    """Central finite differences: ``numerical_grad(f, x)`` with ``f()`` a scalar
-    function that reads ``x`` (perturbed in place and restored). With
-    ``indices`` (flat positions), only those entries, as a 1-D array: for
-    models too large to perturb every weight."""
-    return _numerical_grad
+    """``tolerance.numerical_grad``: five-point finite differences with a derived error bound;
+    check an analytic gradient with ``numerical_grad(f, x).assert_matches(grad, label)``."""
+    return tolerance.numerical_grad
 
 
 @pytest.fixture

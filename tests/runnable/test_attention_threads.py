@@ -9,6 +9,8 @@ import tracemalloc
 import numpy as np
 import pytest
 
+from tolerance import assert_close
+
 from runnable._common import get_blas_threads, set_blas_threads, single_threaded_blas
 from runnable.attention import (
     causal_mask,
@@ -46,8 +48,7 @@ def _masks(rng, b, h, t_q, t_k):
 def _assert_same(threaded, plain, dtype):
     """Bit-identical is what we expect; the stated tolerance is the contract."""
     assert threaded.dtype == plain.dtype == dtype
-    rtol = 1e-6 if dtype == np.float32 else 1e-12
-    np.testing.assert_allclose(threaded, plain, rtol=rtol, atol=0)
+    assert_close(threaded, plain, dtype)
     assert np.array_equal(threaded, plain)
 
 

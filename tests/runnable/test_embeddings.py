@@ -71,8 +71,7 @@ def test_gradients_match_finite_differences(rng, numerical_grad):
         return sgns_loss_and_gradients(params, centres, contexts, negatives)[0]
 
     for name in ("input_vectors", "output_vectors"):
-        expected = numerical_grad(loss, getattr(params, name))
-        np.testing.assert_allclose(getattr(grads, name), expected, rtol=1e-6, atol=1e-9)
+        numerical_grad(loss, getattr(params, name)).assert_matches(getattr(grads, name), name)
 
 
 def test_training_loss_falls(trained):

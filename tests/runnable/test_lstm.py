@@ -3,6 +3,8 @@
 import numpy as np
 import pytest
 
+from tolerance import assert_close
+
 from runnable.lstm import init_lstm, lstm_cell, lstm_layer
 from runnable.rnn import bidirectional, stacked
 
@@ -20,8 +22,8 @@ def test_cell_follows_gate_order_i_f_g_o(rng):
     i, f, g, o = (gates[:, k * H : (k + 1) * H] for k in range(4))
     c_new = _sigmoid(f) * c + _sigmoid(i) * np.tanh(g)
     h_new, c_out = lstm_cell(x, (h, c), params)
-    np.testing.assert_allclose(c_out, c_new, rtol=1e-13)
-    np.testing.assert_allclose(h_new, _sigmoid(o) * np.tanh(c_new), rtol=1e-13)
+    assert_close(c_out, c_new, label="c")
+    assert_close(h_new, _sigmoid(o) * np.tanh(c_new), label="h")
 
 
 def test_forget_gate_closed_and_input_gate_shut_keeps_nothing(rng):
@@ -53,7 +55,7 @@ def test_bidirectional_is_forward_plus_forward_on_reversed_input(rng):
 
 
 @pytest.mark.parametrize("bidi", [False, True], ids=["unidirectional", "bidirectional"])
-def test_matches_torch_lstm(torch, torch_recurrent, rng, dtype, tol, rel_error, bidi):
+def test_matches_torch_lstm(torch, torch_recurrent, rng, dtype, bidi):
     fwd = init_lstm(rng, I, H, dtype=dtype)
     bwd = init_lstm(rng, I, H, dtype=dtype) if bidi else None
     x = rng.normal(size=(T, B, I)).astype(dtype)
@@ -69,12 +71,12 @@ def test_matches_torch_lstm(torch, torch_recurrent, rng, dtype, tol, rel_error, 
         outputs, (h_last, c_last) = lstm_layer(x, fwd, (h0[0], c0[0]))
         h_n, c_n = h_last[None], c_last[None]
     assert outputs.dtype == dtype
-    assert rel_error(outputs, expected_out.numpy()) < tol
-    assert rel_error(h_n, expected_h.numpy()) < tol
-    assert rel_error(c_n, expected_c.numpy()) < tol
+    assert_close(outputs, expected_out.numpy(), dtype)
+    assert_close(h_n, expected_h.numpy(), dtype)
+    assert_close(c_n, expected_c.numpy(), dtype)
 
 
-def test_padded_batch_matches_torch_packed_sequence(torch, torch_recurrent, rng, dtype, tol, rel_error):
+def test_padded_batch_matches_torch_packed_sequence(torch, torch_recurrent, rng, dtype):
     params = init_lstm(rng, I, H, dtype=dtype)
     x = rng.normal(size=(B, T, I)).astype(dtype)
     lengths = np.array([2, T, 4])
@@ -86,13 +88,13 @@ def test_padded_batch_matches_torch_packed_sequence(torch, torch_recurrent, rng,
         packed_out, (expected_h, expected_c) = module(packed)
     expected_out, _ = torch.nn.utils.rnn.pad_packed_sequence(packed_out, batch_first=True, total_length=T)
     outputs, (h_last, c_last) = lstm_layer(x, params, batch_first=True, lengths=lengths)
-    assert rel_error(outputs, expected_out.numpy()) < tol
-    assert rel_error(h_last, expected_h[0].numpy()) < tol
-    assert rel_error(c_last, expected_c[0].numpy()) < tol
+    assert_close(outputs, expected_out.numpy(), dtype)
+    assert_close(h_last, expected_h[0].numpy(), dtype)
+    assert_close(c_last, expected_c[0].numpy(), dtype)
 
 
 @pytest.mark.parametrize("bidi", [False, True], ids=["unidirectional", "bidirectional"])
-def test_stacked_layers_match_torch_num_layers(torch, torch_recurrent, rng, dtype, tol, rel_error, bidi):
+def test_stacked_layers_match_torch_num_layers(torch, torch_recurrent, rng, dtype, bidi):
     """Three layers, as nn.LSTM(num_layers=3); the upper layers read the lower layers' outputs."""
     directions = 2 if bidi else 1
     cells = []
@@ -108,6 +110,6 @@ def test_stacked_layers_match_torch_num_layers(torch, torch_recurrent, rng, dtyp
         expected_out, (expected_h, expected_c) = module(torch.from_numpy(x), (torch.from_numpy(h0), torch.from_numpy(c0)))
     outputs, (h_n, c_n) = stacked(lstm_layer, x, cells, (h0, c0), batch_first=True)
     assert outputs.shape == (B, T, directions * H) and h_n.shape == c_n.shape == (3 * directions, B, H)
-    assert rel_error(outputs, expected_out.numpy()) < tol
-    assert rel_error(h_n, expected_h.numpy()) < tol
-    assert rel_error(c_n, expected_c.numpy()) < tol
+    assert_close(outputs, expected_out.numpy(), dtype)
+    assert_close(h_n, expected_h.numpy(), dtype)
+    assert_close(c_n, expected_c.numpy(), dtype)

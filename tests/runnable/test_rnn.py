@@ -5,6 +5,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tolerance import assert_close
+
 from runnable.rnn import (
     CellParams,
     Nonlinearity,
@@ -23,8 +25,8 @@ def test_cell_is_equation_1(rng):
     params = init_cell(rng, I, H)
     x, h = rng.normal(size=(B, I)), rng.normal(size=(B, H))
     pre = x @ params.weight_ih.T + params.bias_ih + h @ params.weight_hh.T + params.bias_hh
-    np.testing.assert_allclose(rnn_cell(x, h, params), np.tanh(pre), rtol=1e-14)
-    np.testing.assert_allclose(rnn_cell(x, h, params, Nonlinearity.RELU), np.maximum(pre, 0), rtol=1e-14)
+    assert_close(rnn_cell(x, h, params), np.tanh(pre), label="tanh")
+    assert_close(rnn_cell(x, h, params, Nonlinearity.RELU), np.maximum(pre, 0), label="relu")
 
 
 def test_layer_shapes_dtype_and_final_state(rng, dtype):
@@ -42,7 +44,7 @@ def test_layer_is_the_cell_repeated(rng):
     outputs, _ = rnn_layer(x, params, h)
     for t in range(T):
         h = rnn_cell(x[t], h, params)
-        np.testing.assert_allclose(outputs[t], h, rtol=1e-13)
+        assert_close(outputs[t], h, label=f"step {t}")
 
 
 def test_batch_first_is_a_transpose(rng):
@@ -71,9 +73,9 @@ def test_lengths_match_running_each_sequence_alone(rng):
     outputs, h_n = bidirectional(rnn_layer, x, fwd, bwd, lengths=lengths)
     for b, n in enumerate(lengths):
         alone, h_alone = bidirectional(rnn_layer, x[:n, b : b + 1], fwd, bwd)
-        np.testing.assert_allclose(outputs[:n, b], alone[:, 0], rtol=1e-13)
+        assert_close(outputs[:n, b], alone[:, 0], label=f"outputs of sequence {b}")
         np.testing.assert_array_equal(outputs[n:, b], 0)  # padding gives zero output
-        np.testing.assert_allclose(h_n[:, b], h_alone[:, 0], rtol=1e-13)
+        assert_close(h_n[:, b], h_alone[:, 0], label=f"final state of sequence {b}")
 
 
 def test_reverse_time_keeps_padding_in_place():
@@ -101,7 +103,7 @@ def test_bad_input_gets_a_clear_error(rng):
 
 @pytest.mark.parametrize("nonlinearity", list(Nonlinearity))
 @pytest.mark.parametrize("bidi", [False, True], ids=["unidirectional", "bidirectional"])
-def test_matches_torch_rnn(torch, torch_recurrent, rng, dtype, tol, rel_error, nonlinearity, bidi):
+def test_matches_torch_rnn(torch, torch_recurrent, rng, dtype, nonlinearity, bidi):
     fwd = init_cell(rng, I, H, dtype=dtype)
     bwd = init_cell(rng, I, H, dtype=dtype) if bidi else None
     x = rng.normal(size=(B, T, I)).astype(dtype)
@@ -115,11 +117,11 @@ def test_matches_torch_rnn(torch, torch_recurrent, rng, dtype, tol, rel_error, n
         outputs, h_last = rnn_layer(x, fwd, h0[0], batch_first=True, nonlinearity=nonlinearity)
         h_n = h_last[None]
     assert outputs.dtype == dtype
-    assert rel_error(outputs, expected_out.numpy()) < tol
-    assert rel_error(h_n, expected_h.numpy()) < tol
+    assert_close(outputs, expected_out.numpy(), dtype)
+    assert_close(h_n, expected_h.numpy(), dtype)
 
 
-def test_lengths_match_torch_packed_sequence(torch, torch_recurrent, rng, dtype, tol, rel_error):
+def test_lengths_match_torch_packed_sequence(torch, torch_recurrent, rng, dtype):
     fwd, bwd = init_cell(rng, I, H, dtype=dtype), init_cell(rng, I, H, dtype=dtype)
     x = rng.normal(size=(T, B, I)).astype(dtype)
     lengths = np.array([3, T, 5])
@@ -129,8 +131,8 @@ def test_lengths_match_torch_packed_sequence(torch, torch_recurrent, rng, dtype,
         packed_out, expected_h = module(packed)
     expected_out, _ = torch.nn.utils.rnn.pad_packed_sequence(packed_out, total_length=T)
     outputs, h_n = bidirectional(rnn_layer, x, fwd, bwd, lengths=lengths)
-    assert rel_error(outputs, expected_out.numpy()) < tol
-    assert rel_error(h_n, expected_h.numpy()) < tol
+    assert_close(outputs, expected_out.numpy(), dtype)
+    assert_close(h_n, expected_h.numpy(), dtype)
 
 
 def test_stacked_is_layers_applied_in_turn(rng):
@@ -143,15 +145,15 @@ def test_stacked_is_layers_applied_in_turn(rng):
     np.testing.assert_array_equal(h_n, np.stack([h_lower, h_upper]))
 
 
-def test_stacked_matches_torch_num_layers(torch, torch_recurrent, rng, dtype, tol, rel_error):
+def test_stacked_matches_torch_num_layers(torch, torch_recurrent, rng, dtype):
     cells = [init_cell(rng, I, H, dtype=dtype), init_cell(rng, H, H, dtype=dtype)]
     x = rng.normal(size=(T, B, I)).astype(dtype)
     module = torch_recurrent("RNN", cells, nonlinearity="relu")
     with torch.no_grad():
         expected_out, expected_h = module(torch.from_numpy(x))
     outputs, h_n = stacked(rnn_layer, x, cells, nonlinearity=Nonlinearity.RELU)
-    assert rel_error(outputs, expected_out.numpy()) < tol
-    assert rel_error(h_n, expected_h.numpy()) < tol
+    assert_close(outputs, expected_out.numpy(), dtype)
+    assert_close(h_n, expected_h.numpy(), dtype)
 
 
 @settings(max_examples=50, deadline=None)

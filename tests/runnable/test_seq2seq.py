@@ -3,6 +3,8 @@
 import numpy as np
 import pytest
 
+from tolerance import assert_close
+
 from runnable.seq2seq import (
     CellKind,
     Seq2SeqParams,
@@ -45,7 +47,7 @@ def test_step_by_step_decoder_matches_teacher_forcing(rng, cell):
     expected = decode_teacher_forced(params, state, tgt_in)
     for t in range(T):
         logits, state = decoder_step(params, tgt_in[:, t], state)
-        np.testing.assert_allclose(logits, expected[:, t], rtol=1e-12, atol=1e-14)
+        assert_close(logits, expected[:, t], label=f"step {t}")
 
 
 def test_padding_does_not_reach_the_decoder(rng, cell):
@@ -59,7 +61,7 @@ def test_padding_does_not_reach_the_decoder(rng, cell):
     for b in range(B):  # and each row equals that sequence alone, unpadded
         n = int((~src_is_pad[b]).sum())
         alone = seq2seq_logits(params, src[b : b + 1, :n], tgt_in[b : b + 1])
-        np.testing.assert_allclose(logits[b : b + 1], alone, rtol=1e-12, atol=1e-15)
+        assert_close(logits[b : b + 1], alone, label=f"sequence {b}")
 
 
 def test_bad_padding_gets_a_clear_error(rng):
@@ -127,7 +129,7 @@ def test_greedy_decoding_stops_at_max_len_or_eos(rng, cell):
     np.testing.assert_array_equal(greedy_decode(params, src, bos=BOS, eos=EOS, max_len=7), [[EOS]] * 8)
 
 
-def test_matches_pytorch_modules(torch, rng, cell, dtype, tol, rel_error):
+def test_matches_pytorch_modules(torch, rng, cell, dtype):
     """The same model built from nn.Embedding, nn.GRU / nn.LSTM and nn.Linear gives the same logits."""
     params = init_seq2seq(rng, SRC_VOCAB, TGT_VOCAB, E, H, cell, dtype)
     src, tgt_in = _tokens(rng, (B, S), SRC_VOCAB), _tokens(rng, (B, T), TGT_VOCAB)
@@ -148,4 +150,4 @@ def test_matches_pytorch_modules(torch, rng, cell, dtype, tol, rel_error):
         expected = out_proj(hidden).numpy()
     logits = seq2seq_logits(params, src, tgt_in)
     assert logits.dtype == dtype
-    assert rel_error(logits, expected) < tol
+    assert_close(logits, expected, dtype)

@@ -4,6 +4,8 @@ checked against finite differences of the NumPy forward, and the attention decod
 import numpy as np
 import pytest
 
+from tolerance import assert_close
+
 from runnable.seq2seq import CellKind
 from runnable.seq2seq_attention import (
     AdditiveParams,
@@ -53,7 +55,7 @@ def test_shapes_dtype_and_weights_sum_to_one(rng, score, dtype):
     ctx, weights = attend(query, prepare_memory(encoder_outputs, p, SRC_IS_PAD), p)
     assert ctx.shape == (B, T, H) and weights.shape == (B, T, S)
     assert ctx.dtype == weights.dtype == dtype
-    np.testing.assert_allclose(weights.sum(axis=-1), 1, rtol=1e-6 if dtype == np.float32 else 1e-12)
+    assert_close(weights.sum(axis=-1), np.ones(weights.shape[:-1]), dtype, roundoffs=4 * S)  # n weights, each within a few eps: their sum within 4n eps of 1
     assert np.all(weights >= 0)
 
 
@@ -77,7 +79,7 @@ def test_fully_padded_row_gives_zero_context_not_nan(rng, score):
 
 def test_general_with_identity_is_dot(rng):
     query, keys = _inputs(rng)
-    np.testing.assert_allclose(general_scores(query, keys, np.eye(H)), dot_scores(query, keys), rtol=1e-15)
+    assert_close(general_scores(query, keys, np.eye(H)), dot_scores(query, keys))
 
 
 def test_largest_score_gets_largest_weight(rng):
@@ -112,14 +114,14 @@ def _arrays(p, query, encoder_outputs):
     }
 
 
-def test_forward_matches_pytorch(torch, torch_attend, rng, score, dtype, tol, rel_error):
+def test_forward_matches_pytorch(torch, torch_attend, rng, score, dtype):
     p = _attention_params(rng, score, dtype)
     query, encoder_outputs = _inputs(rng, dtype)
     ctx, weights = attend(query, prepare_memory(encoder_outputs, p, SRC_IS_PAD), p)
     tensors = {k: torch.from_numpy(a) for k, a in _arrays(p, query, encoder_outputs).items()}
     expected_ctx, expected_weights = torch_attend(score, src_is_pad=SRC_IS_PAD, **tensors)
-    assert rel_error(ctx, expected_ctx.numpy()) < tol
-    assert rel_error(weights, expected_weights.numpy()) < tol
+    assert_close(ctx, expected_ctx.numpy(), dtype)
+    assert_close(weights, expected_weights.numpy(), dtype)
 
 
 def test_pytorch_gradients_match_finite_differences_of_numpy(torch, torch_attend, rng, score, numerical_grad):
@@ -141,9 +143,9 @@ def test_pytorch_gradients_match_finite_differences_of_numpy(torch, torch_attend
     (ctx * torch.from_numpy(probe)).sum().backward()
 
     used = {Score.ADDITIVE: ("w_query", "w_key", "v"), Score.GENERAL: ("w_general",), Score.DOT: ()}[score]
+    magnitude = float(np.sum(np.abs(ctx.detach().numpy() * probe)))  # the probe loss's terms cancel
     for name in ("query", "encoder_outputs", *used):
-        expected = numerical_grad(numpy_loss, arrays[name])
-        np.testing.assert_allclose(tensors[name].grad.numpy(), expected, rtol=1e-6, atol=1e-8, err_msg=name)
+        numerical_grad(numpy_loss, arrays[name], magnitude=magnitude).assert_matches(tensors[name].grad.numpy(), name)
     # padded encoder outputs get no gradient at all
     padded_grad = tensors["encoder_outputs"].grad.numpy()[SRC_IS_PAD]
     assert np.all(padded_grad == 0)
@@ -170,8 +172,8 @@ def test_decoder_steps_match_teacher_forcing(rng, score, cell):
     memory, state = encode_for_attention(params, src, SRC_IS_PAD)
     for t in range(T):
         logits, state, weights = attention_decoder_step(params, tgt_in[:, t], state, memory)
-        np.testing.assert_allclose(logits, expected_logits[:, t], rtol=1e-12, atol=1e-14)
-        np.testing.assert_allclose(weights, expected_weights[:, t], rtol=1e-12, atol=1e-14)
+        assert_close(logits, expected_logits[:, t], label=f"logits at step {t}")
+        assert_close(weights, expected_weights[:, t], label=f"weights at step {t}")
 
 
 def test_teacher_forced_logits_keep_dtype(rng, score, dtype):
@@ -194,7 +196,7 @@ def test_greedy_decoding_is_deterministic_and_matches_recomputation(rng, score):
         stop = np.flatnonzero(ids[b] == EOS)
         n = stop[0] + 1 if len(stop) else ids.shape[1]
         np.testing.assert_array_equal(ids[b, :n], logits[b, :n].argmax(-1))
-        np.testing.assert_allclose(weights[b, :n], tf_weights[b, :n], rtol=1e-12, atol=1e-14)
+        assert_close(weights[b, :n], tf_weights[b, :n], label=f"weights of sequence {b}")
         assert np.all(weights[b, n:] == 0) and np.all(ids[b, n:] == PAD)
     assert np.all(weights[np.broadcast_to(SRC_IS_PAD[:, None, :], weights.shape)] == 0)
 
@@ -207,7 +209,7 @@ def test_greedy_decoding_stops_at_eos(rng, score):
     assert weights.shape == (B, 1, S)
 
 
-def test_teacher_forced_model_matches_pytorch(torch, torch_attend, rng, score, dtype, tol, rel_error):
+def test_teacher_forced_model_matches_pytorch(torch, torch_attend, rng, score, dtype):
     """nn.Embedding + nn.GRU encoder and decoder + the re-implemented attention + nn.Linear."""
     params = _model(rng, score, dtype=dtype)
     src, tgt_in = _tokens(rng, (B, S), SRC_VOCAB), _tokens(rng, (B, T), TGT_VOCAB)
@@ -242,4 +244,4 @@ def test_teacher_forced_model_matches_pytorch(torch, torch_attend, rng, score, d
         )
         h_tilde = torch.tanh(torch.cat([ctx, h], dim=-1) @ t(params.w_combine))
         expected = (h_tilde @ t(base.w_out) + t(base.b_out)).numpy()
-    assert rel_error(logits, expected) < tol
+    assert_close(logits, expected, dtype)

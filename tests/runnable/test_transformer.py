@@ -6,6 +6,8 @@ import math
 
 import numpy as np
 import pytest
+from tolerance import assert_close
+
 from torch_copy import (
     copy_into,
     decoder_layer_pairs,
@@ -93,7 +95,7 @@ def test_changing_future_target_tokens_leaves_earlier_outputs_alone(rng, norm_fi
         changed = tgt.copy()
         changed[:, t:] = (changed[:, t:] + 1 + rng.integers(0, cfg.tgt_vocab - 1, changed[:, t:].shape)) % cfg.tgt_vocab
         new = transformer(src, changed, params, cfg)
-        np.testing.assert_allclose(new[:, :t], logits[:, :t], rtol=1e-13, atol=1e-13)
+        assert_close(new[:, :t], logits[:, :t], label=f"future changed from {t}")
         assert not np.allclose(new[:, t], logits[:, t])  # the changed position itself does move
 
 
@@ -106,7 +108,7 @@ def test_padded_source_tokens_do_not_matter(rng):
     logits = transformer(src, tgt, params, cfg, is_pad)
     other = src.copy()
     other[0, -2:] = (other[0, -2:] + 3) % cfg.src_vocab
-    np.testing.assert_allclose(transformer(other, tgt, params, cfg, is_pad), logits, rtol=1e-13, atol=1e-13)
+    assert_close(transformer(other, tgt, params, cfg, is_pad), logits)
     assert not np.allclose(transformer(other, tgt, params, cfg), logits)  # unmasked, they would
 
 
@@ -134,7 +136,7 @@ def test_greedy_decode_agrees_with_teacher_forcing_on_its_own_output(rng):
 
 
 @NORMS
-def test_encoder_layer_matches_torch(torch, rng, dtype, tol, rel_error, norm_first):
+def test_encoder_layer_matches_torch(torch, rng, dtype, norm_first):
     cfg = small_config(norm_first)
     p = randomize(init_encoder_layer(cfg, rng, dtype), rng)
     x = rng.standard_normal((3, 6, cfg.d_model)).astype(dtype)
@@ -146,11 +148,11 @@ def test_encoder_layer_matches_torch(torch, rng, dtype, tol, rel_error, norm_fir
         theirs = layer(torch.from_numpy(x), src_key_padding_mask=torch.from_numpy(is_pad)).numpy()
     keep = ~is_pad  # PyTorch's fast path may return zeros at padding positions; compare the rest
     assert ours.dtype == dtype
-    assert rel_error(ours[keep], theirs[keep]) < tol
+    assert_close(ours[keep], theirs[keep], dtype)
 
 
 @NORMS
-def test_decoder_layer_matches_torch(torch, rng, dtype, tol, rel_error, norm_first):
+def test_decoder_layer_matches_torch(torch, rng, dtype, norm_first):
     cfg = small_config(norm_first)
     p = randomize(init_decoder_layer(cfg, rng, dtype), rng)
     y = rng.standard_normal((3, 5, cfg.d_model)).astype(dtype)
@@ -166,11 +168,11 @@ def test_decoder_layer_matches_torch(torch, rng, dtype, tol, rel_error, norm_fir
             tgt_mask=torch.from_numpy(~causal_mask(5)),  # torch: True = masked out
             memory_key_padding_mask=torch.from_numpy(is_pad),
         ).numpy()
-    assert rel_error(ours, theirs) < tol
+    assert_close(ours, theirs, dtype)
 
 
 @NORMS
-def test_whole_model_matches_torch_transformer(torch, rng, dtype, tol, rel_error, norm_first):
+def test_whole_model_matches_torch_transformer(torch, rng, dtype, norm_first):
     cfg = small_config(norm_first)
     params = random_model(cfg, rng, dtype)
     src = rng.integers(0, cfg.src_vocab, (3, 6))
@@ -179,7 +181,7 @@ def test_whole_model_matches_torch_transformer(torch, rng, dtype, tol, rel_error
     ours = transformer(src, tgt, params, cfg, is_pad)
     theirs = torch_logits(torch, torch_transformer(torch, params, cfg, dtype), params, cfg, src, tgt, is_pad)
     assert ours.dtype == dtype
-    assert rel_error(ours, theirs) < tol
+    assert_close(ours, theirs, dtype)
 
 
 @NORMS
