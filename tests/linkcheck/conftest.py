@@ -6,9 +6,14 @@ seconds, never as a hung suite.
 
 from __future__ import annotations
 
+import threading
+import time
+from collections import defaultdict
 from collections.abc import Callable, Iterator
+from urllib.parse import urlsplit
 
 import pytest
+import requests
 
 from learnpath.linkcheck import Checker, FetchOptions, default_detectors
 from learnpath.linkcheck.detectors import Detector
@@ -46,3 +51,24 @@ def make_checker(link_server: LinkServer) -> Callable[..., Checker]:
         return Checker(quick_options(**overrides), loopback_detectors(link_server))
 
     return build
+
+
+@pytest.fixture
+def send_times(monkeypatch) -> dict[str, list[float]]:
+    """Monotonic times at which requests left the client, by URL path.
+
+    Spacing measured here, at ``HTTPAdapter.send``, is what the client did. The
+    server's receive times add each request's own network and scheduling delay,
+    so on a loaded machine two requests sent 0.2 s apart can arrive 0.1 s apart.
+    """
+    times: dict[str, list[float]] = defaultdict(list)
+    lock = threading.Lock()
+    original = requests.adapters.HTTPAdapter.send
+
+    def send(self, request, *args, **kwargs):
+        with lock:
+            times[urlsplit(request.url).path].append(time.monotonic())
+        return original(self, request, *args, **kwargs)
+
+    monkeypatch.setattr(requests.adapters.HTTPAdapter, "send", send)
+    return times
