@@ -4,6 +4,7 @@ import subprocess
 import sys
 
 from learnpath import cli
+from learnpath.exits import ExitCode
 
 
 def test_help_lists_every_subcommand(capsys):
@@ -14,12 +15,12 @@ def test_help_lists_every_subcommand(capsys):
 
 
 def test_no_subcommand_is_a_usage_error(capsys):
-    assert cli.run([]) == cli.EXIT_USAGE
+    assert cli.run([]) == ExitCode.USAGE
     assert "COMMAND" in capsys.readouterr().err
 
 
 def test_unknown_subcommand_is_a_usage_error_without_traceback(capsys):
-    assert cli.run(["frobnicate"]) == cli.EXIT_USAGE
+    assert cli.run(["frobnicate"]) == ExitCode.USAGE
     err = capsys.readouterr().err
     assert "invalid choice" in err and "Traceback" not in err
 

@@ -13,6 +13,7 @@ import os
 import sys
 
 from learnpath import __version__
+from learnpath.exits import ExitCode, UsageError
 
 # subcommand -> (module, one-line help). Modules are imported lazily so that
 # `learnpath validate` does not pay for importing the link checker.
@@ -23,20 +24,12 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "check-links": ("learnpath.linkcheck.command", "check every link in the catalog and the pages"),
 }
 
-EXIT_OK = 0
-EXIT_FAILED = 1
-EXIT_USAGE = 2
-
 
 class _Parser(argparse.ArgumentParser):
     """argparse exits on its own; raise instead so run() can return 2."""
 
     def error(self, message: str) -> None:  # type: ignore[override]
-        raise _UsageError(f"{self.prog}: error: {message}\nTry '{self.prog} --help'.")
-
-
-class _UsageError(Exception):
-    pass
+        raise UsageError(f"{self.prog}: error: {message}\nTry '{self.prog} --help'.")
 
 
 def _chosen_command(argv: list[str]) -> str | None:
@@ -70,20 +63,20 @@ def run(argv: list[str] | None = None) -> int:
     parser = build_parser(_chosen_command(argv))
     try:
         args = parser.parse_args(argv)
-    except _UsageError as exc:
+    except UsageError as exc:
         print(exc, file=sys.stderr)
-        return EXIT_USAGE
+        return ExitCode.USAGE
     except SystemExit as exc:  # --help and --version
         return int(exc.code or 0)
     if not getattr(args, "command", None):
         parser.print_help(sys.stderr)
-        return EXIT_USAGE
+        return ExitCode.USAGE
     module = importlib.import_module(args._module)
     try:
         return int(getattr(module, args._func)(args))
     except KeyboardInterrupt:
         print("learnpath: interrupted", file=sys.stderr)
-        return 130
+        return ExitCode.INTERRUPTED
 
 
 def main() -> None:
@@ -94,5 +87,5 @@ def main() -> None:
         # `learnpath validate | head` closed the pipe: stop quietly, as Unix tools do.
         # Point stdout at devnull so the interpreter's final flush does not fail again.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        code = EXIT_FAILED
+        code = ExitCode.FAILED
     sys.exit(code)

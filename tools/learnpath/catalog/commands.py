@@ -17,10 +17,8 @@ from enum import Enum
 from learnpath.catalog.problems import CatalogInvalid, CatalogUnreadable, Problem
 from learnpath.catalog.schema import Catalog, Kind, Level, json_schema
 from learnpath.catalog.validate import LoadedCatalog, load_catalog
+from learnpath.exits import ExitCode
 
-EXIT_OK = 0
-EXIT_INVALID = 1
-EXIT_USAGE = 2
 DEFAULT_CATALOG = "resources.yaml"
 
 
@@ -58,12 +56,12 @@ def run_validate(args: argparse.Namespace) -> int:
         loaded = load_catalog(args.file)
     except CatalogUnreadable as exc:
         _print_problems(exc.problems, fmt, stream=sys.stderr if fmt is OutputFormat.text else sys.stdout)
-        return EXIT_USAGE
+        return ExitCode.USAGE
     except CatalogInvalid as exc:
         _print_problems(exc.problems + ([] if args.quiet else exc.warnings), fmt)
         if fmt is OutputFormat.text:
             print(_summary(len(exc.problems), len(exc.warnings), args.file, valid=False))
-        return EXIT_INVALID
+        return ExitCode.FAILED
     warnings = [] if args.quiet and not args.strict else loaded.warnings
     _print_problems(warnings, fmt)
     failed = args.strict and bool(loaded.warnings)
@@ -72,7 +70,7 @@ def run_validate(args: argparse.Namespace) -> int:
         print(_summary(0, len(loaded.warnings), args.file, valid=not failed,
                        counts=(len(catalog.topics), len(catalog.resources), len(catalog.paths)),
                        strict=args.strict))
-    return EXIT_INVALID if failed else EXIT_OK
+    return ExitCode.FAILED if failed else ExitCode.OK
 
 
 def _print_problems(problems: Sequence[Problem], fmt: OutputFormat, *, stream=None) -> None:
@@ -131,7 +129,7 @@ def add_schema_arguments(parser: argparse.ArgumentParser) -> None:
 def run_schema(args: argparse.Namespace) -> int:
     """Print the JSON Schema generated from the models."""
     print(render_json_schema(), end="")
-    return EXIT_OK
+    return ExitCode.OK
 
 
 def render_json_schema() -> str:
@@ -154,17 +152,17 @@ def run_stats(args: argparse.Namespace) -> int:
         loaded = load_catalog(args.file)
     except CatalogUnreadable as exc:
         print(exc.report(), file=sys.stderr)
-        return EXIT_USAGE
+        return ExitCode.USAGE
     except CatalogInvalid as exc:
         print(exc.report(), file=sys.stderr)
         print("learnpath stats needs a valid catalog; run `learnpath validate` for details.", file=sys.stderr)
-        return EXIT_INVALID
+        return ExitCode.FAILED
     stats = catalog_stats(loaded.catalog)
     if OutputFormat(args.format) is OutputFormat.json:
         print(json.dumps(stats, indent=2, ensure_ascii=False))
     else:
         print(render_stats(stats, loaded))
-    return EXIT_OK
+    return ExitCode.OK
 
 
 def catalog_stats(catalog: Catalog) -> dict[str, object]:

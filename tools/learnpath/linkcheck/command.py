@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Iterator
 
 from learnpath import __version__
+from learnpath.exits import ExitCode, UsageError
 from learnpath.linkcheck import extract, wayback
 from learnpath.linkcheck.atomic import atomic_write_text
 from learnpath.linkcheck.history import DEFAULT_HISTORY, History, HistoryError, Policy, format_time, utc_now
@@ -28,8 +29,6 @@ from learnpath.linkcheck.report import (
     FORMATTERS, OutputFormat, Progress, Report, RunInfo, format_markdown, load_json, results_with_uses, summary,
 )
 
-EXIT_OK, EXIT_BROKEN, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
-EXIT_INTERRUPTED, EXIT_TERMINATED = 130, 143
 # Write the history every so often during a long run, so even a SIGKILL loses little.
 CHECKPOINT_SECONDS = 15.0
 
@@ -48,12 +47,12 @@ confirmation:
   confirmed: they mean "could not verify", not "broken".
 
 exit status:
-  {EXIT_OK}    nothing confirmed broken (unconfirmed and unverifiable links may remain)
-  {EXIT_BROKEN}    at least one confirmed-broken link
-  {EXIT_USAGE}    usage or configuration error: bad option, unreadable file, invalid catalog
+  {ExitCode.OK:d}    nothing confirmed broken (unconfirmed and unverifiable links may remain)
+  {ExitCode.FAILED:d}    at least one confirmed-broken link
+  {ExitCode.USAGE:d}    usage or configuration error: bad option, unreadable file, invalid catalog
        (the validator's messages are printed), damaged history, unknown git ref
-  {EXIT_INTERNAL}    internal error: a bug in learnpath (LEARNPATH_DEBUG=1 shows the traceback)
-  {EXIT_INTERRUPTED}  interrupted by Ctrl-C; {EXIT_TERMINATED} stopped by SIGTERM (what finished is saved)
+  {ExitCode.INTERNAL:d}    internal error: a bug in learnpath (LEARNPATH_DEBUG=1 shows the traceback)
+  {ExitCode.INTERRUPTED:d}  interrupted by Ctrl-C; {ExitCode.TERMINATED:d} stopped by SIGTERM (what finished is saved)
 
 examples:
   learnpath check-links                          # the catalog and the pages
@@ -177,10 +176,6 @@ def add_check_links_arguments(parser: argparse.ArgumentParser) -> None:
 # --------------------------------------------------------------------------- #
 
 
-class UsageError(Exception):
-    """A configuration problem; its message is printed and the exit code is 2."""
-
-
 def run_check_links(args: argparse.Namespace) -> int:
     """Check, report, and return the exit code; errors are messages, never tracebacks."""
     from learnpath.catalog import CatalogInvalid
@@ -203,8 +198,8 @@ def run_check_links(args: argparse.Namespace) -> int:
         print(f"check-links: internal error: {type(exc).__name__}: {exc}\n"
               "    hint: this is a bug in learnpath; re-run with LEARNPATH_DEBUG=1 and report the traceback",
               file=sys.stderr)
-        return EXIT_INTERNAL
-    return EXIT_USAGE
+        return ExitCode.INTERNAL
+    return ExitCode.USAGE
 
 
 def _render_saved(args: argparse.Namespace) -> int:
@@ -213,7 +208,7 @@ def _render_saved(args: argparse.Namespace) -> int:
     except (ValueError, KeyError, TypeError) as exc:
         raise UsageError(f"{args.from_json}: not a JSON report written by check-links ({exc})") from None
     _emit(report, args)
-    return EXIT_BROKEN if report.confirmed_broken else EXIT_OK
+    return ExitCode.FAILED if report.confirmed_broken else ExitCode.OK
 
 
 def _check(args: argparse.Namespace) -> int:
@@ -252,8 +247,8 @@ def _check(args: argparse.Namespace) -> int:
     report = Report(info=info, results=results, cached=set(cached))
     _emit(report, args)
     if stop_signal is not None:
-        return EXIT_TERMINATED if stop_signal == signal.SIGTERM else EXIT_INTERRUPTED
-    return EXIT_BROKEN if report.confirmed_broken else EXIT_OK
+        return ExitCode.TERMINATED if stop_signal == signal.SIGTERM else ExitCode.INTERRUPTED
+    return ExitCode.FAILED if report.confirmed_broken else ExitCode.OK
 
 
 def _exclusions(args: argparse.Namespace) -> list[extract.Exclusion]:

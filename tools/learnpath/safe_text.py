@@ -1,0 +1,51 @@
+"""Text from the network or the catalog, made safe for the outputs people read.
+
+A server can put terminal escape sequences in a status line or a ``Location``
+header (clear the screen, retitle the window), and a page title or a catalog
+field can carry zero-width or bidirectional-override characters that make a
+message read differently from what it says. Every human-facing output (the
+terminal, GitHub annotations, Markdown) passes such text through
+``escape_control``; Markdown output also through ``escape_markdown``.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+# C0 and C1 controls (tab and newline included: one field, one line), DEL, and the
+# format characters that change how surrounding text reads: zero-width joiners and
+# spaces, bidirectional embeddings, overrides and isolates, the BOM.
+_UNSAFE = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]")
+
+
+def _escaped(match: re.Match[str]) -> str:
+    code = ord(match.group(0))
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def unsafe_character(text: str) -> str | None:
+    """The first control or invisible formatting character in ``text``, described, or None."""
+    match = _UNSAFE.search(text)
+    if match is None:
+        return None
+    char = match.group(0)
+    name = unicodedata.name(char, "control character")
+    return f"{_escaped(match)} ({name.lower()})"
+
+
+def escape_control(text: str) -> str:
+    """``text`` with every control and invisible formatting character written as ``\\xNN`` /
+    ``\\uNNNN``, so it prints as what it is and cannot drive a terminal."""
+    return _UNSAFE.sub(_escaped, text)
+
+
+# Characters with a meaning in GitHub-flavoured Markdown or HTML, where they open
+# emphasis, links, images, code, tables, headings, mentions or tags.
+_MARKDOWN = re.compile(r"([\\`*_{}\[\]()<>#+\-.!|~@&:])")
+
+
+def escape_markdown(text: str) -> str:
+    """``text`` as literal Markdown: controls escaped, every Markdown/HTML metacharacter
+    backslash-escaped (``@user`` cannot mention, ``![x](y)`` cannot embed, ``<b>`` is text)."""
+    return _MARKDOWN.sub(r"\\\1", escape_control(text))
