@@ -133,8 +133,8 @@ def test_stats_json(capsys, small_catalog: Path) -> None:
     stats = json.loads(out)
     assert code == 0
     assert stats["by_kind"] == {"article": 2, "lecture": 1}
-    assert stats["paths"][1] == {"id": "weekend", "title": "A weekend on LSTMs", "stages": 1, "steps": 1,
-                                 "optional_steps": 0, "hours": 0.8, "optional_hours": 0.0}
+    assert stats["paths"][1] == {"id": "weekend", "title": "A weekend on LSTMs", "stages": 1, "steps": 2,
+                                 "optional_steps": 1, "hours": 0.8, "optional_hours": 0.5}
 
 
 def test_stats_on_invalid_catalog_exits_1(capsys) -> None:

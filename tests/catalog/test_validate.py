@@ -30,7 +30,7 @@ def test_valid_catalog_is_typed(small_catalog: Path) -> None:
     catalog = load_catalog(small_catalog).catalog
     assert catalog.resource("attention-lecture").kind is Kind.lecture
     assert catalog.resource("lstm-explained").prerequisites == ["rnn-intro"]
-    assert catalog.path("weekend").stages[0].steps[0].resource == "lstm-explained"
+    assert catalog.path("weekend").stages[0].steps[1].resource == "lstm-explained"
     assert [r.id for r in catalog.resources_for_topic("lstm")] == ["lstm-explained", "attention-lecture"]
 
 
@@ -132,3 +132,69 @@ def test_same_title_twice_warns(small_catalog: Path, tmp_path: Path) -> None:
     assert len(warnings) == 1
     assert "same title as resources[0] (id: rnn-intro)" in warnings[0].message
     assert warnings[0].where == "resources[1] (id: lstm-explained)"
+
+
+def test_check_questions_are_typed(small_catalog: Path) -> None:
+    stage = load_catalog(small_catalog).catalog.path("weekend").stages[0]
+    assert [c.question for c in stage.check][0].startswith("Which gate decides")
+    assert load_catalog(small_catalog).catalog.path("main").stages[0].check == []
+
+
+@pytest.mark.parametrize(
+    ("edit", "expected"),
+    [
+        # one question: two to four, or none
+        (("          - question: Why does an LSTM keep gradients alive over long sequences?\n"
+          "            answer: The cell state is updated additively, so its gradient is not multiplied by a "
+          "squashing Jacobian at every step.\n", ""), "has one question; write two to four, or none"),
+        (("sequences?\n", "sequences.\n"), "must be a question, ending with a question mark"),
+        (("answer: The forget gate. It multiplies the previous cell state element by element.",
+          "answer: the forget gate multiplies the old state element by element"), "must be at least one full sentence"),
+        (("            answer: The forget gate.", "            answr: The forget gate."), "unknown field 'answr'"),
+    ],
+)
+def test_check_questions_are_validated(small_catalog: Path, tmp_path: Path, edit, expected: str) -> None:
+    path = variant(small_catalog, tmp_path, edit)
+    problems = [p for p in problems_of(path) if expected in p.message]
+    assert len(problems) == 1 and "check" in str(problems[0])
+
+
+def test_five_check_questions_are_too_many(small_catalog: Path, tmp_path: Path) -> None:
+    extra = "          - question: Is this one question too many?\n            answer: Yes, it is the fifth.\n"
+    path = variant(small_catalog, tmp_path, ("        check:\n", "        check:\n" + extra * 3))
+    [problem] = problems_of(path)
+    assert "at most 4" in problem.message
+
+
+def test_a_path_leaving_out_a_prerequisite_warns(small_catalog: Path, tmp_path: Path) -> None:
+    path = variant(small_catalog, tmp_path, (
+        "          - resource: rnn-intro\n            optional: true\n"
+        "            why: The LSTM post assumes a plain recurrent network; skip it if you know one.\n", ""))
+    [warning] = load_catalog(path).warnings
+    assert warning.where.startswith("paths[1] (id: weekend)")
+    assert warning.message == "'lstm-explained' builds on 'rnn-intro', which this path leaves out"
+    assert "add 'rnn-intro' as an earlier step" in warning.hint
+
+
+def test_a_topic_taught_only_later_warns(small_catalog: Path, tmp_path: Path) -> None:
+    # attention-lecture assumes topic rnn; put it first in the main path (without its resource prerequisite).
+    path = variant(small_catalog, tmp_path,
+                   ("    prerequisites: [lstm-explained, rnn]\n", "    prerequisites: [rnn]\n"),
+                   ("        steps:\n          - resource: rnn-intro\n            why:",
+                    "        steps:\n          - resource: attention-lecture\n          - resource: rnn-intro\n"
+                    "            why:"),
+                   ("          - resource: attention-lecture\n            optional: true\n", "          - resource: lstm-explained\n"))
+    messages = [w.message for w in load_catalog(path).warnings]
+    assert any(m.startswith("'attention-lecture' assumes topic 'rnn', which this path teaches only later") for m in messages)
+
+
+def test_a_topic_the_path_never_teaches_is_assumed_silently(small_catalog: Path) -> None:
+    # weekend never teaches topic rnn's successor topics; only resources left out warn.
+    assert load_catalog(small_catalog).warnings == []
+
+
+def test_a_stage_of_more_than_six_steps_warns(small_catalog: Path, tmp_path: Path) -> None:
+    step = "          - resource: lstm-explained\n"
+    path = variant(small_catalog, tmp_path, (step + "        check:", step * 6 + "        check:"))
+    messages = [w.message for w in load_catalog(path).warnings]
+    assert "has 7 steps; a stage of more than 6 is hard to finish" in messages

@@ -16,7 +16,7 @@ from functools import cached_property
 from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
 SCHEMA_VERSION = 1
 
@@ -189,6 +189,28 @@ class Step(Strict):
     optional: bool = Field(default=False, strict=True, description="True when the step can be skipped without losing the thread.")
 
 
+def _question(value: str) -> str:
+    if not value.endswith("?"):
+        raise ValueError("must be a question, ending with a question mark")
+    return value
+
+
+Question = Annotated[
+    str,
+    StringConstraints(min_length=10, max_length=300),
+    AfterValidator(_clean_text),
+    AfterValidator(_question),
+    Field(description="One question, in our own words, ending with '?'."),
+]
+
+
+class CheckQuestion(Strict):
+    """A "check yourself" question with its short answer."""
+
+    question: Question = Field(description="A question a reader who met the stage's goal can answer.")
+    answer: Prose = Field(description="The short answer, in one to three sentences of our own.")
+
+
 class Stage(Strict):
     """A group of steps with one goal; a path is a sequence of stages."""
 
@@ -196,6 +218,19 @@ class Stage(Strict):
     title: Text = Field(description="The stage's heading.")
     goal: Prose = Field(description="What the reader can do after finishing the stage.")
     steps: list[Step] = Field(min_length=1, description="The resources of the stage, in order.")
+    check: list[CheckQuestion] = Field(
+        default_factory=list,
+        max_length=4,
+        description="Two to four 'check yourself' questions with short answers; a reader who can answer "
+        "them has met the goal. Shown under the stage with the answers folded.",
+    )
+
+    @field_validator("check")
+    @classmethod
+    def _two_to_four(cls, value: list[CheckQuestion]) -> list[CheckQuestion]:
+        if len(value) == 1:
+            raise ValueError("has one question; write two to four, or none")
+        return value
 
 
 class LearningPath(Strict):

@@ -40,6 +40,9 @@ class _Report:
         return self.document.location(*loc).line
 
 
+MAX_STAGE_STEPS = 6  # more steps than this in one stage is a warning
+
+
 def cross_reference_problems(document: YamlDocument) -> tuple[list[Problem], list[Problem]]:
     """``(errors, warnings)`` from every whole-catalog check."""
     report = _Report(document)
@@ -222,6 +225,12 @@ def _path_references(report: _Report, data: dict[str, Any], resource_ids: dict[s
         position: dict[str, Key] = {}  # resource id -> its first step in this path
         for s, stage in _records(path, "stages"):
             _check_unique(report, stage_ids, stage.get("id"), s, ("paths", p, "stages"))
+            steps = stage.get("steps")
+            if isinstance(steps, list) and len(steps) > MAX_STAGE_STEPS:
+                report.add(("paths", p, "stages", s, "steps"),
+                           f"has {len(steps)} steps; a stage of more than {MAX_STAGE_STEPS} is hard to finish",
+                           "split the stage in two, or move extra reading to the topic page",
+                           severity=Severity.warning)
             for t, step in _records(stage, "steps"):
                 rid = step.get("resource")
                 if not isinstance(rid, str):
@@ -243,15 +252,34 @@ def _path_references(report: _Report, data: dict[str, Any], resource_ids: dict[s
 
 def _order_warnings(report: _Report, resources: list[Any], resource_ids: dict[str, int],
                     position: dict[str, Key]) -> None:
-    """Warn when a path puts a resource before one of its own prerequisites."""
+    """Warn when a path puts a resource before one of its prerequisites, or leaves one out.
+
+    A prerequisite resource must be an earlier step of the same path. A
+    prerequisite topic need not be on the path (a path may assume it), but if
+    the path teaches it, it must do so before the step that relies on it.
+    """
     order = {rid: rank for rank, rid in enumerate(position)}
+    first_taught: dict[str, int] = {}  # topic id -> rank of the first step teaching it
+    for rid, rank in order.items():
+        for _, topic in _strings(resources[resource_ids[rid]], "topics"):
+            first_taught.setdefault(topic, rank)
     for rid, loc in position.items():
         record = resources[resource_ids[rid]]
         for _, prereq in _strings(record, "prerequisites"):
-            if prereq in order and order[prereq] > order[rid]:
-                report.add(loc, f"'{rid}' comes before its prerequisite '{prereq}' (line "
-                                f"{report.line(position[prereq])})",
-                           "move the prerequisite earlier in the path", severity=Severity.warning)
+            if prereq in order:
+                if order[prereq] > order[rid]:
+                    report.add(loc, f"'{rid}' comes before its prerequisite '{prereq}' (line "
+                                    f"{report.line(position[prereq])})",
+                               "move the prerequisite earlier in the path", severity=Severity.warning)
+            elif prereq in resource_ids:
+                report.add(loc, f"'{rid}' builds on '{prereq}', which this path leaves out",
+                           f"add '{prereq}' as an earlier step (optional: true if it is background), or "
+                           "drop the prerequisite if the resource stands on its own", severity=Severity.warning)
+            elif first_taught.get(prereq, -1) > order[rid]:
+                first = list(position.values())[first_taught[prereq]]
+                report.add(loc, f"'{rid}' assumes topic '{prereq}', which this path teaches only later "
+                                f"(line {report.line(first)})",
+                           "move the step after the stage that teaches the topic", severity=Severity.warning)
 
 
 def _unused(report: _Report, data: dict[str, Any], resource_ids: dict[str, int],
