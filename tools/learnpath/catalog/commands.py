@@ -14,6 +14,7 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from enum import Enum
 
+from learnpath.catalog.durations import path_steps, path_time
 from learnpath.catalog.problems import CatalogInvalid, CatalogUnreadable, Problem
 from learnpath.catalog.schema import Catalog, Kind, Level, json_schema
 from learnpath.catalog.validate import LoadedCatalog, load_catalog
@@ -184,13 +185,12 @@ def catalog_stats(catalog: Catalog) -> dict[str, object]:
 
 
 def _path_stats(catalog: Catalog, path) -> dict[str, object]:
-    steps = [step for stage in path.stages for step in stage.steps]
-    required = sum(catalog.resource(s.resource).minutes for s in steps if not s.optional)
-    optional = sum(catalog.resource(s.resource).minutes for s in steps if s.optional)
+    steps = path_steps(path)
+    time = path_time(catalog, path)  # the site shows the same figure (one home: catalog/durations.py)
     return {
         "id": path.id, "title": path.title, "stages": len(path.stages), "steps": len(steps),
         "optional_steps": sum(s.optional for s in steps),
-        "hours": round(required / 60, 1), "optional_hours": round(optional / 60, 1),
+        "hours": round(time.required_minutes / 60, 1), "optional_hours": round(time.optional_minutes / 60, 1),
     }
 
 

@@ -17,6 +17,13 @@ Registered in ``mkdocs.yml`` as ``hooks: [tools/learnpath/site/hook.py]``. It
   ``<!-- learnpath:figure <name> -->``: a figure computed at build time by
   ``learnpath.site.figures`` from the code in ``runnable/`` (see ``FIGURES``).
 
+It also reads the link checker's history (``extra.learnpath.link_history`` in
+``mkdocs.yml``, default ``.linkcheck/history.json``) when it exists, so cards
+say when their link was last verified and ``link-health.md`` summarises the
+last run; a missing history means no claims, a damaged one a warning and no
+claims (never a failed build). Topic pages get their "Builds on / Leads to"
+links under the title.
+
 The HTML and Markdown come from ``learnpath.site.render``; this module only
 adapts MkDocs (files, nav, URLs) to it. Every failure is an ``Abort`` whose
 message says where, what and how to fix it: MkDocs prints it without a
@@ -40,11 +47,22 @@ from mkdocs.structure.files import File, Files
 from mkdocs.structure.pages import Page
 from mkdocs.utils import get_relative_url
 
-from learnpath.site import render
+from learnpath.site import figcache, render
+from learnpath.site.linkhealth import HistoryUnusable, LinkHealth, read_history
 
 log = logging.getLogger("mkdocs.plugins.learnpath")
+# Outside the "mkdocs" logger tree on purpose: a damaged link-check history is
+# worth a warning on screen, but must not fail a --strict build (the site just
+# makes no claims about its links).
+history_log = logging.getLogger("learnpath.site.history")
+if not history_log.handlers:
+    _handler = logging.StreamHandler()
+    _handler.setFormatter(logging.Formatter("WARNING -  %(message)s"))
+    history_log.addHandler(_handler)
+    history_log.propagate = False
 
 CATALOG_FILE = "resources.yaml"
+DEFAULT_LINK_HISTORY = ".linkcheck/history.json"
 MARKER = re.compile(r"^[ \t]*<!--[ \t]*learnpath:([A-Za-z0-9_-]*)(?:[ \t]+(\S+?))?[ \t]*-->[ \t]*$")
 _FENCE = re.compile(r"^[ \t]*(`{3,}|~{3,})")
 TOPIC_MARKER = "topic-resources"
@@ -61,6 +79,7 @@ class _Build:
 
     index: render.SiteIndex
     catalog_path: Path
+    history_name: str = DEFAULT_LINK_HISTORY
 
 
 _current: _Build | None = None
@@ -149,7 +168,31 @@ def load(config: MkDocsConfig) -> _Build:
         ) from None
     for warning in loaded.warnings:
         log.info("learnpath: %s", warning)
-    return _Build(render.SiteIndex(loaded.catalog), path)
+    return _Build(render.SiteIndex(loaded.catalog, health=link_health(config)), path, history_setting(config))
+
+
+def history_setting(config: MkDocsConfig) -> str:
+    """``extra.learnpath.link_history`` from mkdocs.yml, or the checker's default."""
+    settings = (config.extra or {}).get("learnpath") or {}
+    value = settings.get("link_history", DEFAULT_LINK_HISTORY) if isinstance(settings, dict) else None
+    if not isinstance(value, str) or not value.strip():
+        raise _fail(
+            _shown(config, config.config_file_path or "mkdocs.yml"),
+            f"extra.learnpath.link_history must be a file path, got {value!r}",
+            f"write e.g. `link_history: {DEFAULT_LINK_HISTORY}` under `extra: learnpath:`",
+        )
+    return value
+
+
+def link_health(config: MkDocsConfig) -> LinkHealth | None:
+    """The link checker's history, when there is one the site can trust; else no claims."""
+    setting = history_setting(config)
+    path = project_root(config) / setting
+    try:
+        return read_history(path)
+    except HistoryUnusable as exc:
+        history_log.warning("learnpath: %s", exc)
+        return None
 
 
 # --------------------------------------------------------------------------- #
@@ -234,6 +277,17 @@ def _check_topic_pages(files: Files, config: MkDocsConfig, index: render.SiteInd
             )
 
 
+def on_config(config: MkDocsConfig) -> MkDocsConfig:
+    """No repository named (LEARNPATH_REPO_URL unset): no "edit this page" links either.
+
+    ``edit_uri`` is relative to ``repo_url``; without one MkDocs would build a
+    link to nowhere and warn on every page.
+    """
+    if not config.repo_url:
+        config.edit_uri = None
+    return config
+
+
 def on_files(files: Files, *, config: MkDocsConfig) -> Files:
     """Reload the catalog, check it against the nav and the topic pages, add the generated pages."""
     global _current
@@ -248,6 +302,7 @@ def on_files(files: Files, *, config: MkDocsConfig) -> Files:
     for path_id in path_ids:
         _add_generated(files, config, render.path_page(path_id), f"# {path_id}\n")
     _add_generated(files, config, render.CATALOG_PAGE, "# Catalog\n")
+    _add_generated(files, config, render.LINK_HEALTH_PAGE, "# Link health\n")
     _publish_sources(files, config, build.catalog_path)
     _current = build
     return files
@@ -374,7 +429,7 @@ def _figure_block(marker: Marker, where: str, config: MkDocsConfig) -> str:
     from learnpath.site import figures
 
     try:
-        svg = getattr(figures, figure.function)()
+        svg, _ = figcache.cached_figure(figure.function, getattr(figures, figure.function), project_root(config))
     except Exception as exc:  # a bug in runnable/ or figures.py: say which figure, keep the build's output short
         raise _fail(
             where,
@@ -405,7 +460,21 @@ def _runnable_block(marker: Marker, where: str, page: Page, config: MkDocsConfig
         href=posixpath.relpath(wanted, posixpath.dirname(page.file.src_uri) or "."),
         module=f"{RUNNABLE_DIR}.{stem}" if '\nif __name__ == "__main__":' in source else None,
         test_file=test_file if (root / test_file).is_file() else None,
+        source_url=repository_file_url(config, wanted),
     )
+
+
+def repository_file_url(config: MkDocsConfig, file: str) -> str | None:
+    """``file`` (relative to the repository root) in the repository's web view, or None.
+
+    Built from ``repo_url`` and the branch named in ``edit_uri`` (``edit/<branch>/content/``),
+    so the site never links to a repository it was not told about.
+    """
+    repo_url = (config.repo_url or "").rstrip("/")
+    parts = (config.edit_uri or "").strip("/").split("/")
+    if not repo_url or len(parts) < 2 or parts[0] not in ("edit", "blob"):
+        return None
+    return f"{repo_url}/blob/{parts[1]}/{file}"
 
 
 def expand_markers(
@@ -435,6 +504,8 @@ def _generated_page(src_uri: str, build: _Build, link: render.Linker) -> tuple[s
     """(title, Markdown) of a page this hook generates, or None for any other page."""
     if src_uri == render.CATALOG_PAGE:
         return "Catalog", render.render_catalog_page(build.index, link)
+    if src_uri == render.LINK_HEALTH_PAGE:
+        return "Link health", render.render_link_health_page(build.index, link, build.history_name)
     if src_uri.startswith("paths/") and src_uri.endswith(".md"):
         path_id = src_uri[len("paths/") : -len(".md")]
         for path in build.index.catalog.paths:
@@ -458,5 +529,20 @@ def on_page_markdown(markdown: str, *, page: Page, config: MkDocsConfig, files: 
             # titled "</title><script>..." would run as a script.
             page.meta["title"] = render.esc(title)
             return body
-    return expand_markers(markdown, page, config, _current, link)
+    expanded = expand_markers(markdown, page, config, _current, link)
+    topic_id = _topic_of(page)
+    if topic_id in _current.index.topics:
+        expanded = _after_title(expanded, render.render_topic_relations(_current.index, topic_id, link))
+    return expanded
+
+
+def _after_title(markdown: str, block: str) -> str:
+    """``block`` inserted after the page's first ``# `` heading (at the top when it has none)."""
+    if not block:
+        return markdown
+    lines = markdown.split("\n")
+    for number, line in enumerate(lines):
+        if line.startswith("# "):
+            return "\n".join(lines[: number + 1] + [block] + lines[number + 1 :])
+    return block + "\n" + markdown
 

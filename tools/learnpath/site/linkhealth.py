@@ -1,0 +1,164 @@
+"""What the site may say about each link: read from the link checker's history file.
+
+The history (``.linkcheck/history.json`` by default; its format is
+``learnpath.linkcheck.history``) is written by ``learnpath check-links``. The
+site only reads it, and trusts nothing in it: the file may be missing (then the
+site claims nothing, exactly as without this module), damaged, from another
+tool or another version (a build warning, and again no claims), or hostile (a
+``javascript:`` "snapshot", markup in a URL). Every string that reaches a page
+is checked here (addresses must be plain http(s)) and escaped by the renderer.
+
+``read_history`` returns a ``LinkHealth``: one ``LinkStatus`` per URL, and the
+run's date, or ``None`` with the reason the file could not be used.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections import Counter
+from dataclasses import dataclass, field
+from enum import Enum
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from learnpath.linkcheck.history import HISTORY_VERSION, HistoryError, History, Policy, parse_time
+from learnpath.linkcheck.verdicts import Verdict
+
+# A history of a few thousand links is a few MB; anything far larger is not one.
+MAX_HISTORY_BYTES = 50 * 1024 * 1024
+
+
+class Health(Enum):
+    """What a card may say about its link; one value per thing the reader sees."""
+
+    verified = "verified"  # the last check succeeded: "checked 3 days ago"
+    moved = "moved"  # a permanent redirect: verified, and the new address is shown
+    broken = "broken"  # a confirmed failure: marked, with the archived snapshot when known
+    unknown = "unknown"  # unverifiable, unconfirmed, or never checked: the card claims nothing
+
+    @property
+    def claims(self) -> bool:
+        return self is not Health.unknown
+
+
+@dataclass(frozen=True)
+class LinkStatus:
+    """One URL's latest check, reduced to what the site shows."""
+
+    url: str
+    health: Health
+    verdict: Verdict
+    checked: dt.datetime  # when the latest check ran (UTC)
+    new_url: str | None = None  # for ``moved``: the permanent redirect's target
+    snapshot: str | None = None  # for ``broken``: an archived copy to read instead
+    broken_since: dt.datetime | None = None  # for ``broken``: the first failure of the streak
+
+
+@dataclass(frozen=True)
+class LinkHealth:
+    """Every URL the history knows, and when the history was last written."""
+
+    source: Path
+    saved: dt.datetime | None  # None for a history with no usable entry
+    links: dict[str, LinkStatus] = field(default_factory=dict)
+
+    def status(self, url: str) -> LinkStatus | None:
+        status = self.links.get(url)
+        return status if status is not None and status.health.claims else None
+
+    def counts(self) -> list[tuple[Verdict, int]]:
+        """(verdict, how many links) for each verdict seen, the most actionable first."""
+        counter = Counter(s.verdict for s in self.links.values())
+        return sorted(counter.items(), key=lambda item: item[0].severity_rank)
+
+
+class HistoryUnusable(Exception):
+    """The history exists but cannot be trusted; the message says why and what to do."""
+
+
+def _web_address(value: object) -> str | None:
+    """``value`` if it is a plain absolute http(s) URL with a host, else None."""
+    if not isinstance(value, str) or len(value) > 2000 or any(c.isspace() or ord(c) < 32 for c in value):
+        return None
+    try:
+        parts = urlsplit(value)
+    except ValueError:
+        return None
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.username or parts.password:
+        return None
+    return value
+
+
+def _time(value: object) -> dt.datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        return parse_time(value)
+    except (ValueError, OverflowError):
+        return None
+
+
+def _status(url: str, entry, policy: Policy) -> LinkStatus | None:
+    """The status of one history entry, or None when the entry says nothing usable."""
+    checked = _time(entry.last_checked)
+    if checked is None or _web_address(url) is None:
+        return None
+    verdict = entry.verdict
+    if verdict.is_success:
+        new_url = _web_address(entry.last.get("final_url")) if verdict is Verdict.redirected else None
+        health = Health.moved if new_url and new_url != url else Health.verified
+        return LinkStatus(url, health, verdict, checked, new_url=new_url if health is Health.moved else None)
+    failures = entry.consecutive_failures if isinstance(entry.consecutive_failures, int) else 0
+    # The same rule the checker applies (history.Policy): confirmed after
+    # confirm_runs failing runs; an invalid URL at once.
+    confirmed = verdict.is_failure and (
+        verdict is Verdict.invalid or failures >= policy.confirm_runs or entry.last.get("confirmed") is True
+    )
+    if not confirmed:
+        return LinkStatus(url, Health.unknown, verdict, checked)
+    return LinkStatus(
+        url, Health.broken, verdict, checked,
+        snapshot=_web_address(entry.snapshot), broken_since=_time(entry.first_failure),
+    )
+
+
+def read_history(path: Path) -> LinkHealth | None:
+    """The link health recorded in ``path``; None when there is no such file.
+
+    Raises ``HistoryUnusable`` when the file exists but is not a history this
+    site can read (damaged, foreign, another version, too large).
+    """
+    path = Path(path)
+    if not path.exists():
+        return None
+    hint = "the site was built without link health; run `learnpath check-links` to write a fresh history"
+    try:
+        size = path.stat().st_size
+    except OSError as exc:
+        raise HistoryUnusable(f"{path}: cannot read the link-check history ({exc}); {hint}") from None
+    if size > MAX_HISTORY_BYTES:
+        raise HistoryUnusable(f"{path}: {size} bytes is far too large for a link-check history; {hint}")
+    try:
+        history = History.load(path)
+        raw = json.loads(path.read_text(encoding="utf-8"))  # only for "saved", which History does not keep
+        saved = _time(raw.get("saved")) if isinstance(raw, dict) else None
+        policy = Policy()
+        links = {}
+        for url, entry in history.entries.items():
+            status = _status(url, entry, policy)
+            if status is not None:
+                links[url] = status
+    except HistoryError as exc:
+        raise HistoryUnusable(f"{str(exc).splitlines()[0]} ({hint})") from None
+    # The history's own checks stop at the first defect they know of; anything
+    # else it chokes on (a wrong type where a string belongs, nesting deep
+    # enough to exhaust the parser) is damage too, and must not stop the build.
+    except (OSError, UnicodeDecodeError, ValueError, TypeError, KeyError, AttributeError, RecursionError) as exc:
+        raise HistoryUnusable(
+            f"{path}: the link-check history is damaged ({type(exc).__name__}); it should be version "
+            f"{HISTORY_VERSION} JSON written by `learnpath check-links`; {hint}"
+        ) from None
+    if saved is None:
+        saved = max((s.checked for s in links.values()), default=None)
+    return LinkHealth(path, saved, links)
