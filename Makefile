@@ -19,7 +19,7 @@ export MKL_NUM_THREADS ?= 1
 # every build; it is tracked in the project notes, not needed on each run.
 export NO_MKDOCS_2_WARNING ?= 1
 
-.PHONY: serve test test-matrix build install torch browser linkcheck bench clean help
+.PHONY: serve test test-matrix build install torch browser npm linkcheck bench clean help
 
 help:
 	@echo "make serve      set up and serve the site on http://127.0.0.1:8000"
@@ -43,7 +43,7 @@ serve: install
 build: install
 	$(BIN)/mkdocs build --strict
 
-test: install torch browser
+test: install torch browser npm
 	$(BIN)/python -m pytest
 
 # Not part of `make test` (about 10 minutes): proves the numerical tests hold on
@@ -55,6 +55,7 @@ linkcheck: install
 	$(BIN)/learnpath check-links
 
 bench: install torch
+	$(BIN)/python bench/site_build.py
 	$(BIN)/python bench/validate.py
 	$(BIN)/python bench/linkcheck.py
 	$(BIN)/python bench/numpy_vs_torch.py
@@ -79,5 +80,20 @@ browser:
 		echo "*** Run 'sudo apt-get install chromium' to run them.                           ***"; \
 	fi
 
+# Test-only JavaScript (axe-core for the accessibility tests; iframe-worker to
+# check the copy the site ships): exactly the versions in package-lock.json.
+# Never part of the site, and `make serve` does not need it.
+NPM_STAMP := node_modules/.installed
+
+$(NPM_STAMP): package.json package-lock.json
+	@if command -v npm >/dev/null; then \
+		npm ci --no-audit --no-fund --loglevel=error && touch $@; \
+	else \
+		echo "*** npm is missing: the accessibility tests will SKIP (FAIL under REQUIRE_BROWSER=1). ***"; \
+		echo "*** Install Node.js and npm (Debian: apt-get install npm) to run them.           ***"; \
+	fi
+
+npm: $(NPM_STAMP)
+
 clean:
-	rm -rf $(VENV) site .pytest_cache .hypothesis
+	rm -rf $(VENV) site .pytest_cache .hypothesis node_modules .cache

@@ -208,7 +208,7 @@
   function showBoxes(root) {
     var reason = why();
     root.querySelectorAll("input.lp-done__box").forEach(function (box) {
-      var id = box.getAttribute("data-resource");
+      var id = box.value;
       var done = Object.prototype.hasOwnProperty.call(state.done, id);
       box.checked = done;
       box.disabled = !state.writable;
@@ -345,7 +345,7 @@
   // ------------------------------------------------------------------ actions
 
   function toggle(box) {
-    var id = box.getAttribute("data-resource");
+    var id = box.value;
     if (!state.writable || !SLUG.test(id || "")) {
       show(document);
       return;

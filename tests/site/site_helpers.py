@@ -78,6 +78,23 @@ class _NoAliases(yaml.SafeDumper):
         return True
 
 
+class _ConfigLoader(yaml.SafeLoader):
+    """mkdocs.yml as plain data: an ``!ENV [NAME, default]`` setting reads as its default."""
+
+
+def _env_default(loader: yaml.SafeLoader, node: yaml.Node) -> Any:
+    values = loader.construct_sequence(node) if isinstance(node, yaml.SequenceNode) else [None]
+    return values[-1] if len(values) > 1 else None
+
+
+_ConfigLoader.add_constructor("!ENV", _env_default)
+
+
+def repository_config() -> dict[str, Any]:
+    """The repository's mkdocs.yml, with each environment-dependent setting at its default."""
+    return yaml.load((REPO / "mkdocs.yml").read_text(encoding="utf-8"), Loader=_ConfigLoader)  # noqa: S506 - a SafeLoader
+
+
 def dump_catalog(data: dict[str, Any]) -> str:
     return yaml.dump(data, Dumper=_NoAliases, sort_keys=False, allow_unicode=True)
 
@@ -106,6 +123,7 @@ def make_project(
     (content / "topics").mkdir(parents=True)
     (content / "stylesheets").mkdir()
     shutil.copy(REPO / "content" / "stylesheets" / "extra.css", content / "stylesheets" / "extra.css")
+    shutil.copytree(REPO / "content" / "javascripts", content / "javascripts")
     (content / "index.md").write_text(index, encoding="utf-8")
     parsed = data if isinstance(data, dict) else {}
     if topic_pages is None:
@@ -115,12 +133,13 @@ def make_project(
     if nav_paths is None:
         nav_paths = [f"paths/{p['id']}.md" for p in parsed.get("paths", [])]
 
-    config = copy.deepcopy(yaml.safe_load((REPO / "mkdocs.yml").read_text(encoding="utf-8")))
+    config = copy.deepcopy(repository_config())
     config["nav"] = [
         {"Home": "index.md"},
         {"Paths": nav_paths},
         {"Topics": [f"topics/{t}.md" for t in topic_pages]},
         {"Catalog": "catalog.md"},
+        {"Link health": "link-health.md"},
     ]
     config["hooks"] = [str(HOOK)]
     config["watch"] = []

@@ -11,6 +11,7 @@ import pytest
 from site_helpers import REPO, broken_internal_links
 
 from learnpath.catalog import load_catalog
+from learnpath.catalog.durations import path_time
 from learnpath.site import render
 
 
@@ -20,7 +21,8 @@ def index() -> render.SiteIndex:
 
 
 def page(site: Path, url: str) -> str:
-    return (site / url / "index.html").read_text(encoding="utf-8")
+    """A built page by its source path without .md (the offline plugin turns directory URLs off)."""
+    return (site / f"{url}.html").read_text(encoding="utf-8")
 
 
 def card_ids(html: str) -> list[str]:
@@ -33,8 +35,8 @@ def test_every_path_page_has_its_cards_in_order(real_site: Path, index: render.S
         assert card_ids(html) == [step.resource for stage in path.stages for step in stage.steps], path.id
         for stage in path.stages:
             assert f'id="stage-{stage.id}"' in html
-        totals = render.path_totals(index, path)
-        assert f">{render.format_minutes(totals.required_minutes)}</span>" in html
+        time = path_time(index.catalog, path)
+        assert f">{render.format_minutes(time.required_minutes)}</span>" in html
 
 
 def test_catalog_page_has_every_resource_once(real_site: Path, index: render.SiteIndex) -> None:
@@ -53,14 +55,14 @@ def test_home_page_lists_the_paths(real_site: Path, index: render.SiteIndex) -> 
     html = (real_site / "index.html").read_text(encoding="utf-8")
     for path in index.catalog.paths:
         assert f'data-path="{path.id}"' in html
-        assert f'href="paths/{path.id}/"' in html
+        assert f'href="paths/{path.id}.html"' in html
 
 
 def test_search_index_finds_attention(real_site: Path) -> None:
     docs = json.loads((real_site / "search" / "search_index.json").read_text(encoding="utf-8"))["docs"]
     hits = {d["location"].split("#")[0] for d in docs if "attention" in (d["title"] + d["text"]).lower()}
-    assert "paths/transformers-from-scratch/" in hits
-    assert "topics/self-attention/" in hits
+    assert "paths/transformers-from-scratch.html" in hits
+    assert "topics/self-attention.html" in hits
 
 
 def test_internal_links_resolve(real_site: Path) -> None:

@@ -48,16 +48,16 @@ def test_builds_generated_pages_and_expands_markers(
     tmp_path: Path, catalog_data: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     site = build_project(make_project(tmp_path, catalog_data), monkeypatch)
-    path_page = (site / "paths" / "mini" / "index.html").read_text()
+    path_page = (site / "paths" / "mini.html").read_text()
     assert path_page.count('<article class="lp-card') == 3
     assert '<a href="https://example.org/alpha" rel="noopener">Title of alpha</a>' in path_page
-    catalog = (site / "catalog" / "index.html").read_text()
+    catalog = (site / "catalog.html").read_text()
     assert catalog.count('<article class="lp-card') == 4
-    topic = (site / "topics" / "transformer" / "index.html").read_text()
+    topic = (site / "topics" / "transformer.html").read_text()
     assert "<!-- learnpath:" not in topic
     assert [m for m in re.findall(r'data-resource="([^"]+)"', topic)] == ["gamma", "beta", "delta"]
     home = (site / "index.html").read_text()
-    assert 'data-path="mini"' in home and 'href="paths/mini/"' in home
+    assert 'data-path="mini"' in home and 'href="paths/mini.html"' in home
     # The generated pages take their nav title from their heading.
     assert re.search(r'class="md-nav__link[^"]*"[^>]*>\s*<span class="md-ellipsis">\s*A mini path', home)
 
@@ -80,7 +80,7 @@ def test_catalog_edits_show_on_the_next_build(
     catalog_data["resources"][0]["title"] = "A brand new title"
     (tmp_path / "resources.yaml").write_text(dump_catalog(catalog_data))
     site = build_project(config_file, monkeypatch)
-    assert "A brand new title" in (site / "paths" / "mini" / "index.html").read_text()
+    assert "A brand new title" in (site / "paths" / "mini.html").read_text()
 
 
 def test_snippet_syntax_in_catalog_text_includes_nothing(
@@ -114,7 +114,7 @@ def test_catalog_text_is_escaped_everywhere_in_the_built_site(
     for html_file in pages:
         html = html_file.read_text()
         assert "<script>alert" not in html and "<img src=x" not in html, html_file
-    path_page = (site / "paths" / "mini" / "index.html").read_text()
+    path_page = (site / "paths" / "mini.html").read_text()
     assert "<title>&lt;/title&gt;&lt;script&gt;alert(1)&lt;/script&gt;" in path_page
     index = (site / "search" / "search_index.json").read_text()
     assert "<script>alert" not in index
@@ -277,18 +277,18 @@ def test_runnable_marker_shows_the_file_links_it_and_says_how_to_run_it(
 ) -> None:
     config_file = project_with_runnable(tmp_path, catalog_data, "<!-- learnpath:runnable runnable/demo.py -->")
     site = build_project(config_file, monkeypatch)
-    html = (site / "topics" / "attention" / "index.html").read_text()
+    html = (site / "topics" / "attention.html").read_text()
     details = html[html.index('<details class="example">'):html.index("</details>")]
     # The source, from the file itself (escaped by the highlighter), collapsed in a details block.
     assert "Demo module &lt;for&gt; the site &amp; its tests." in re.sub(r"<[^>]+>", "", details)
-    assert '<a href="../../runnable/demo.py"><code>runnable/demo.py</code></a>' in html
+    assert '<a href="../runnable/demo.py"><code>runnable/demo.py</code></a>' in html
     text = re.sub(r"<[^>]+>", "", html)  # the highlighter wraps words in spans
     assert ".venv/bin/python -m runnable.demo\n.venv/bin/pytest tests/runnable/test_demo.py" in text
     assert (site / "runnable" / "demo.py").read_text() == DEMO  # the linked file is published as is
     # Editing the file shows on the next build (what `mkdocs serve` does, watching runnable/).
     (tmp_path / "runnable" / "demo.py").write_text(DEMO.replace("Demo module", "Changed module"))
     site = build_project(config_file, monkeypatch)
-    assert "Changed module" in (site / "topics" / "attention" / "index.html").read_text()
+    assert "Changed module" in (site / "topics" / "attention.html").read_text()
 
 
 @pytest.mark.parametrize(
@@ -321,7 +321,7 @@ def test_figure_marker_inlines_the_svg_with_its_caption(
     tmp_path: Path, catalog_data: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     config_file = project_with_figure(tmp_path, catalog_data, "<!-- learnpath:figure positional-encoding -->")
-    html = (build_project(config_file, monkeypatch) / "topics" / "attention" / "index.html").read_text()
+    html = (build_project(config_file, monkeypatch) / "topics" / "attention.html").read_text()
     figure = html[html.index('<figure class="lp-figure" id="figure-positional-encoding">'):]
     figure = figure[: figure.index("</figure>")]
     assert figure.count('class="cell"') == 48 * 48  # one cell per (position, dimension)

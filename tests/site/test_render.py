@@ -8,6 +8,7 @@ from typing import Any
 import markdown
 import pytest
 
+from learnpath.catalog.durations import path_time
 from learnpath.catalog.schema import Catalog
 from learnpath.site import render
 
@@ -149,17 +150,28 @@ def test_multi_line_prose_stays_on_one_line(catalog_data: dict[str, Any]) -> Non
 # --------------------------------------------------------------------------- #
 
 
-def test_path_totals(catalog_data: dict[str, Any]) -> None:
+def test_path_time_counts_each_resource_once(catalog_data: dict[str, Any]) -> None:
+    """The one home of a path's time (catalog/durations.py), as the site and `learnpath stats` use it."""
     index = index_of(catalog_data)
-    totals = render.path_totals(index, index.catalog.paths[0])
-    assert totals == render.PathTotals(required_minutes=45 + 90, all_minutes=45 + 15 + 90, stages=2, resources=3)
+    time = path_time(index.catalog, index.catalog.paths[0])
+    assert (time.required_minutes, time.optional_minutes, time.all_minutes, time.resources) == (135, 15, 150, 3)
+    # Named again, required and optional: still once, and required wins.
+    catalog_data["paths"][0]["stages"][1]["steps"] += [{"resource": "alpha"}, {"resource": "beta", "optional": True}]
+    catalog_data["paths"][0]["stages"][1]["steps"].append({"resource": "gamma"})  # optional before, required now
+    index = index_of(catalog_data)
+    time = path_time(index.catalog, index.catalog.paths[0])
+    assert (time.required_minutes, time.optional_minutes, time.resources) == (45 + 90 + 15, 0, 3)
 
 
-def test_path_totals_count_a_repeated_resource_once(catalog_data: dict[str, Any]) -> None:
-    catalog_data["paths"][0]["stages"][1]["steps"].append({"resource": "alpha"})
+def test_learnpath_stats_uses_the_same_time(catalog_data: dict[str, Any]) -> None:
+    from learnpath.catalog.commands import catalog_stats
+
+    catalog_data["paths"][0]["stages"][1]["steps"].append({"resource": "alpha"})  # counted twice before the fix
     index = index_of(catalog_data)
-    totals = render.path_totals(index, index.catalog.paths[0])
-    assert (totals.required_minutes, totals.resources) == (135, 3)
+    stats = catalog_stats(index.catalog)["paths"][0]
+    time = path_time(index.catalog, index.catalog.paths[0])
+    assert stats["hours"] == round(time.required_minutes / 60, 1) == 2.2  # 135 min, not 180
+    assert stats["optional_hours"] == round(time.optional_minutes / 60, 1) == 0.2
 
 
 def test_path_page_orders_stages_and_steps(catalog_data: dict[str, Any]) -> None:
@@ -186,6 +198,9 @@ def test_path_page_keeps_anchors_unique(catalog_data: dict[str, Any]) -> None:
     html = to_html(render.render_path_page(index, "mini", link))
     assert html.count('id="alpha"') == 1
     assert html.count('data-resource="alpha"') == 2
+    # Each card's checkbox has an id of its own, and both are the same resource's.
+    assert re.findall(r'<input type="checkbox" class="lp-done__box" id="([^"]+)" value="alpha"', html) == [
+        "done-alpha", "done-alpha-2"]
 
 
 def test_unknown_path_is_a_clear_error(catalog_data: dict[str, Any]) -> None:
@@ -212,7 +227,8 @@ def test_catalog_page_lists_each_resource_once_under_its_first_topic(catalog_dat
     # Within a topic, the order the paths teach them; resources on no path last.
     assert ids.index("gamma") < ids.index("beta") < ids.index("delta")
     assert ">4</span><span class=\"lp-fact__label\">resources<" in html
-    assert '<div class="lp-filter" hidden></div>' in html  # filled by javascripts/filter.js
+    # Filled by javascripts/filter.js, which reads the topics (id, title) it offers from here.
+    assert '<div class="lp-filter" data-topics="[[&quot;attention&quot;,&quot;Attention&quot;],' in html
 
 
 def test_topic_resources_in_teaching_order(catalog_data: dict[str, Any]) -> None:
@@ -239,7 +255,8 @@ def test_path_list(catalog_data: dict[str, Any]) -> None:
     assert html.index('data-path="mini"') < html.index('data-path="other"')
     assert '<a href="/paths/mini.md">A mini path</a>' in html
     assert "A short path used by the tests." in html
-    assert "2 stages · 3 resources · 2 h 15 min (2 h 30 min with the optional steps)" in html
+    assert "<strong>2 h 15 min</strong> (+ 15 min optional)" in html
+    assert "2 stages · 3 resources" in html
 
 
 def test_runnable_block() -> None:

@@ -31,16 +31,16 @@ class Node:
 @dataclass(frozen=True)
 class Layout:
     name: str  # "wide" or "narrow": a CSS class, and part of the arrow marker's id
-    width: int  # viewBox width
+    width: int  # viewBox width, drawn at about one CSS pixel per unit
     columns: int
     gap: int = 24
-    node_height: int = 78
     font_size: int = 14
-    char_width: float = 0.56  # average glyph width of the system sans-serif, in ems (generous)
+    char_width: float = 0.66  # average width of a bold sans-serif glyph, in ems (generous: never clipped)
+    max_lines: int = 3  # of the title; longer titles end in an ellipsis (the full one is the link's name)
 
 
 WIDE = Layout("wide", 720, 3)
-NARROW = Layout("narrow", 360, 2, gap=14, node_height=76, font_size=13)
+NARROW = Layout("narrow", 360, 2, gap=14, font_size=13)
 
 
 def _esc(text: str) -> str:
@@ -69,11 +69,17 @@ def wrap(text: str, max_chars: int, max_lines: int = 2) -> list[str]:
     return lines
 
 
-def _positions(count: int, layout: Layout) -> tuple[list[tuple[float, float]], float, float]:
+def _box(layout: Layout, title_lines: int) -> tuple[float, float, float]:
+    """(line height, box height, x padding) for boxes whose longest title has ``title_lines`` lines."""
+    line = layout.font_size * 1.3
+    return line, 10 + title_lines * line + 2 * line + 6, 10
+
+
+def _positions(count: int, layout: Layout, box_h: float) -> tuple[list[tuple[float, float]], float, float]:
     """Top-left corner of each box, the box width, and the total height."""
     gap = layout.gap
     box_w = (layout.width - (layout.columns + 1) * gap) / layout.columns
-    row_h = layout.node_height + gap * 1.5
+    row_h = box_h + gap * 1.5
     corners = [
         (gap + (i % layout.columns) * (box_w + gap), gap + (i // layout.columns) * row_h) for i in range(count)
     ]
@@ -82,25 +88,27 @@ def _positions(count: int, layout: Layout) -> tuple[list[tuple[float, float]], f
     return corners, box_w, height
 
 
-def _connector(a: tuple[float, float], b: tuple[float, float], box_w: float, layout: Layout, marker: str) -> str:
+def _connector(a: tuple[float, float], b: tuple[float, float], box_w: float, box_h: float, marker: str) -> str:
     """An arrow from box a to box b: straight along a row, a bent path down to the next row."""
     (ax, ay), (bx, by) = a, b
-    h = layout.node_height
     if ay == by:  # same row: from a's right edge to b's left edge
-        y = ay + h / 2
+        y = ay + box_h / 2
         return (f'<line class="lp-map__arrow" x1="{ax + box_w:.1f}" y1="{y:.1f}" x2="{bx - 3:.1f}" y2="{y:.1f}" '
                 f'marker-end="url(#{marker})"/>')
-    mid = ay + h + (by - ay - h) / 2
-    return (f'<path class="lp-map__arrow" d="M{ax + box_w / 2:.1f},{ay + h:.1f} V{mid:.1f} H{bx + box_w / 2:.1f} '
-            f'V{by - 3:.1f}" fill="none" marker-end="url(#{marker})"/>')
+    mid = ay + box_h + (by - ay - box_h) / 2
+    return (f'<path class="lp-map__arrow" d="M{ax + box_w / 2:.1f},{ay + box_h:.1f} V{mid:.1f} '
+            f'H{bx + box_w / 2:.1f} V{by - 3:.1f}" fill="none" marker-end="url(#{marker})"/>')
 
 
 def map_svg(nodes: list[Node], layout: Layout, label: str) -> str:
     """One layout of the map as an ``<svg>`` element (one line per element, no blank lines)."""
-    corners, box_w, height = _positions(len(nodes), layout)
-    marker = f"lp-map-arrow-{layout.name}"
     fs = layout.font_size
+    box_w = (layout.width - (layout.columns + 1) * layout.gap) / layout.columns
     max_chars = max(8, int((box_w - 20) / (fs * layout.char_width)))
+    titles = [wrap(f"{node.number}. {node.title}", max_chars, layout.max_lines) for node in nodes]
+    line_h, box_h, pad = _box(layout, max((len(t) for t in titles), default=1))
+    corners, box_w, height = _positions(len(nodes), layout, box_h)
+    marker = f"lp-map-arrow-{layout.name}"
     out = [
         f'<svg class="lp-map__svg lp-map__svg--{layout.name}" xmlns="http://www.w3.org/2000/svg" '
         f'viewBox="0 0 {layout.width} {height:.0f}" width="{layout.width}" height="{height:.0f}" '
@@ -109,9 +117,8 @@ def map_svg(nodes: list[Node], layout: Layout, label: str) -> str:
         'orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="currentColor"/></marker></defs>',
     ]
     for a, b in zip(corners, corners[1:]):
-        out.append(_connector(a, b, box_w, layout, marker))
-    for node, (x, y) in zip(nodes, corners):
-        lines = wrap(f"{node.number}. {node.title}", max_chars)
+        out.append(_connector(a, b, box_w, box_h, marker))
+    for node, lines, (x, y) in zip(nodes, titles, corners):
         name = f"Stage {node.number}: {node.title}, {node.detail}"
         out.append(
             f'<a class="lp-map__node" href="{_esc(node.href)}" data-stage="{_esc(node.stage_id)}" '
@@ -119,22 +126,21 @@ def map_svg(nodes: list[Node], layout: Layout, label: str) -> str:
         )
         out.append(f"<title>{_esc(name)}</title>")
         out.append(
-            f'<rect class="lp-map__box" x="{x:.1f}" y="{y:.1f}" width="{box_w:.1f}" height="{layout.node_height}" '
-            'rx="8"/>'
+            f'<rect class="lp-map__box" x="{x:.1f}" y="{y:.1f}" width="{box_w:.1f}" height="{box_h:.1f}" rx="8"/>'
         )
         for i, line in enumerate(lines):
             out.append(
-                f'<text class="lp-map__title" x="{x + 10:.1f}" y="{y + 8 + fs * (i + 1.1):.1f}" '
+                f'<text class="lp-map__title" x="{x + pad:.1f}" y="{y + 6 + line_h * (i + 1):.1f}" '
                 f'font-size="{fs}" font-weight="700">{_esc(line)}</text>'
             )
+        bottom = y + box_h
         out.append(
-            f'<text class="lp-map__detail" x="{x + 10:.1f}" y="{y + layout.node_height - 24:.1f}" '
-            f'font-size="{fs - 2}">{_esc(node.detail)}</text>'
+            f'<text class="lp-map__detail" x="{x + pad:.1f}" y="{bottom - 8 - line_h:.1f}" '
+            f'font-size="{fs - 1}">{_esc(node.detail)}</text>'
         )
         # Filled by progress.js ("done", "2 of 5 done"); empty without JavaScript.
         out.append(
-            f'<text class="lp-map__state" x="{x + 10:.1f}" y="{y + layout.node_height - 8:.1f}" '
-            f'font-size="{fs - 2}"></text>'
+            f'<text class="lp-map__state" x="{x + pad:.1f}" y="{bottom - 8:.1f}" font-size="{fs - 1}"></text>'
         )
         out.append("</a>")
     out.append("</svg>")

@@ -346,7 +346,7 @@ def _done_control(resource: Resource, ids: _Ids) -> str:
     box = ids.unique(f"done-{resource.id}")
     return (
         f'<p class="lp-done" data-search-exclude><input type="checkbox" class="lp-done__box" id="{esc(box)}" '
-        f'data-resource="{esc(resource.id)}" disabled> <label for="{esc(box)}">Done'
+        f'value="{esc(resource.id)}" disabled> <label for="{esc(box)}">Done'
         '<span class="lp-done__why"> (saving progress needs JavaScript)</span></label></p>'
     )
 
@@ -642,8 +642,7 @@ def render_catalog_page(index: SiteIndex, link: Linker) -> str:
         also = index.teaching_order(secondary[topic.id])
         if also:
             links = ", ".join(
-                f'<a href="{esc(link(CATALOG_PAGE, r.id))}" data-resource="{esc(r.id)}">{esc(r.title)}</a>'
-                for r in also
+                _internal(link(CATALOG_PAGE, r.id), esc(r.title)) for r in also
             )
             out += ["", f'<p class="lp-also"><span class="lp-label">Also about this topic:</span> {links}</p>', ""]
     return "\n".join(out) + "\n"
