@@ -167,3 +167,44 @@ def broken_internal_links(site: Path) -> tuple[list[str], int]:
             elif anchor and f'id="{anchor}"' not in target.read_text(encoding="utf-8"):
                 broken.append(f"{page.relative_to(site)}: no #{anchor} in {target_url}")
     return broken, checked
+
+
+# --------------------------------------------------------------------------- #
+# A link checker history, as `learnpath check-links` writes it
+# --------------------------------------------------------------------------- #
+
+CHECKED = "2026-11-20T03:00:00Z"
+SNAPSHOT = "https://web.archive.org/web/20240101000000/https://example.org/beta"
+
+
+def history_entry(url: str, verdict: str, *, final_url: str | None = None, failures: int = 0,
+                  snapshot: str | None = None, checked: str = CHECKED) -> dict[str, Any]:
+    return {
+        "last": {"url": url, "verdict": verdict, "status": 200 if verdict in ("ok", "redirected") else 404,
+                 "final_url": final_url, "elapsed": 0.1, "attempts": 1, "explanation": "", "suggestion": "",
+                 "confirmed": False, "redirects": []},
+        "last_checked": checked,
+        "consecutive_failures": failures,
+        "first_failure": "2026-11-18T03:00:00Z" if failures else None,
+        "last_counted_failure": checked if failures else None,
+        "snapshot": snapshot,
+        "snapshot_checked": checked if snapshot else None,
+    }
+
+
+def small_history() -> dict[str, Any]:
+    """For the small catalog: alpha verified, beta confirmed broken with a snapshot, gamma moved,
+    delta failed once (unconfirmed: no claim)."""
+    return {
+        "version": 1,
+        "tool": "learnpath check-links",
+        "saved": "2026-11-20T03:05:00Z",
+        "entries": {
+            "https://example.org/alpha": history_entry("https://example.org/alpha", "ok"),
+            "https://example.org/beta": history_entry("https://example.org/beta", "broken", failures=2,
+                                                      snapshot=SNAPSHOT),
+            "https://example.org/gamma": history_entry("https://example.org/gamma", "redirected",
+                                                       final_url="https://example.com/new-gamma"),
+            "https://example.org/delta": history_entry("https://example.org/delta", "broken", failures=1),
+        },
+    }

@@ -62,10 +62,10 @@ def wrap(text: str, max_chars: int, max_lines: int = 2) -> list[str]:
         current = word
     if current:
         lines.append(current)
-    lines = [line if len(line) <= max_chars else line[: max_chars - 1] + "…" for line in lines]
+    lines = [line if len(line) <= max_chars else line[: max_chars - 1].rstrip() + "…" for line in lines]
     if len(lines) > max_lines:
         last = lines[max_lines - 1]
-        lines = lines[: max_lines - 1] + [(last[: max_chars - 1] if len(last) >= max_chars else last) + "…"]
+        lines = lines[: max_lines - 1] + [(last[: max_chars - 1] if len(last) >= max_chars else last).rstrip() + "…"]
     return lines
 
 
