@@ -348,3 +348,162 @@ def test_a_failing_figure_names_itself(
     message = abort_message(config_file, monkeypatch)
     assert "drawing the figure 'positional-encoding' failed: ValueError: shapes do not match" in message
     assert "figures.positional_encoding_figure()" in message
+
+
+# --------------------------------------------------------------------------- #
+# Link health from the checker's history
+# --------------------------------------------------------------------------- #
+
+
+def set_history_setting(config_file: Path, value: str) -> None:
+    import yaml
+
+    config = yaml.safe_load(config_file.read_text())
+    config.setdefault("extra", {}).setdefault("learnpath", {})["link_history"] = value
+    config_file.write_text(yaml.safe_dump(config, sort_keys=False))
+
+
+def test_history_shows_on_cards_and_the_link_health_page(
+    tmp_path: Path, catalog_data: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import json
+
+    from site_helpers import SNAPSHOT, small_history
+
+    config_file = make_project(tmp_path, catalog_data)
+    set_history_setting(config_file, "state/links.json")  # configurable in mkdocs.yml
+    (tmp_path / "state").mkdir()
+    (tmp_path / "state" / "links.json").write_text(json.dumps(small_history()))
+    site = build_project(config_file, monkeypatch)
+    path_page = (site / "paths" / "mini.html").read_text()
+    assert '<time datetime="2026-11-20T03:00:00Z" data-relative>on 20 Nov 2026</time>' in path_page
+    assert f'<a href="{SNAPSHOT}" rel="noopener">Title of beta</a>' in path_page
+    health = (site / "link-health.html").read_text()
+    assert re.findall(r"<tr><td>([^<]+)</td><td>(\d+)</td></tr>", health) == [
+        ("Broken", "2"), ("Permanently redirected", "1"), ("OK", "1")]
+
+
+def test_without_history_nothing_is_claimed(
+    tmp_path: Path, catalog_data: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    site = build_project(make_project(tmp_path, catalog_data), monkeypatch)
+    for page in site.rglob("*.html"):
+        text = page.read_text()
+        assert "lp-health" not in text and "<time" not in text, page
+    assert "makes no claim about its links" in (site / "link-health.html").read_text()
+
+
+@pytest.mark.parametrize("content", ["{broken", '{"version": 1, "entries": {"https://x.org/": 3}}', '["foreign"]'])
+def test_a_damaged_history_is_a_warning_not_a_failed_build(
+    tmp_path: Path, catalog_data: dict[str, Any], monkeypatch: pytest.MonkeyPatch, content: str
+) -> None:
+    """Under --strict too: the site is built, says nothing about links, and the warning says why."""
+    make_project(tmp_path, catalog_data)
+    (tmp_path / ".linkcheck").mkdir()
+    (tmp_path / ".linkcheck" / "history.json").write_text(content)
+    mkdocs = Path(sys.executable).parent / "mkdocs"
+    result = subprocess.run(
+        [str(mkdocs), "build", "--strict", "-d", str(tmp_path / "site")],
+        cwd=tmp_path, capture_output=True, text=True, timeout=120,
+    )
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output
+    assert "WARNING -  learnpath: .linkcheck/history.json" in output.replace(str(tmp_path) + "/", "")
+    assert "learnpath check-links" in output and "Traceback" not in output
+    assert "lp-health" not in (tmp_path / "site" / "paths" / "mini.html").read_text()
+
+
+def test_a_bad_history_setting_stops_the_build(
+    tmp_path: Path, catalog_data: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config_file = make_project(tmp_path, catalog_data)
+    set_history_setting(config_file, "")
+    message = abort_message(config_file, monkeypatch)
+    assert "extra.learnpath.link_history must be a file path" in message and "hint:" in message
+
+
+# --------------------------------------------------------------------------- #
+# Topic pages, repository links
+# --------------------------------------------------------------------------- #
+
+
+def test_topic_pages_link_what_they_build_on_and_lead_to(
+    tmp_path: Path, catalog_data: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    site = build_project(make_project(tmp_path, catalog_data), monkeypatch)
+    topic = (site / "topics" / "transformer.html").read_text()
+    title_end = topic.index("</h1>")
+    related = topic.index('<nav class="lp-related"')
+    assert title_end < related < topic.index("A few words on the idea.")  # right under the title
+    assert '<span class="lp-label">Builds on:</span> <a href="attention.html">Attention</a>' in topic
+
+
+def test_runnable_links_to_the_repository_only_when_told_it(
+    tmp_path: Path, catalog_data: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config_file = project_with_runnable(tmp_path, catalog_data, "<!-- learnpath:runnable runnable/demo.py -->")
+    site = build_project(config_file, monkeypatch)
+    html = (site / "topics" / "attention.html").read_text()
+    assert "in the repository" not in html and "md-content__button" not in html  # no repo_url: no guess
+    import yaml
+
+    config = yaml.safe_load(config_file.read_text())
+    config["repo_url"] = "https://forge.example/learn/transformers"
+    config_file.write_text(yaml.safe_dump(config, sort_keys=False))
+    site = build_project(config_file, monkeypatch)
+    html = (site / "topics" / "attention.html").read_text()
+    assert '(<a href="https://forge.example/learn/transformers/blob/main/runnable/demo.py">in the repository</a>)' in html
+    # "Edit this page" on a hand-written page, none on a generated one.
+    assert 'href="https://forge.example/learn/transformers/edit/main/content/topics/attention.md"' in html
+    assert "/edit/main/" not in (site / "paths" / "mini.html").read_text()
+
+
+# --------------------------------------------------------------------------- #
+# The figure cache
+# --------------------------------------------------------------------------- #
+
+
+def test_figures_come_from_the_cache_until_their_code_changes(
+    tmp_path: Path, catalog_data: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from learnpath.site import figcache, figures
+
+    cache = tmp_path / "figure-cache"
+    monkeypatch.setenv(figcache.ENV, str(cache))
+    calls = []
+    original = figures.positional_encoding_figure
+
+    def counted() -> str:
+        calls.append(1)
+        return original(n_positions=4, d_model=4)
+
+    monkeypatch.setattr(figures, "positional_encoding_figure", counted)
+    config_file = project_with_figure(tmp_path, catalog_data, "<!-- learnpath:figure positional-encoding -->")
+    first = (build_project(config_file, monkeypatch) / "topics" / "attention.html").read_text()
+    assert calls == [1] and len(list(cache.glob("positional_encoding_figure-*.svg"))) == 1
+    second = (build_project(config_file, monkeypatch) / "topics" / "attention.html").read_text()
+    assert calls == [1] and second == first  # the warm build did not draw it
+    # Different code -> a different key -> drawn again, and the stale entry is dropped.
+    monkeypatch.setattr(figcache, "FIGURES_SOURCE", tmp_path / "figures_changed.py")
+    (tmp_path / "figures_changed.py").write_text("# the drawing code changed\n")
+    build_project(config_file, monkeypatch)
+    assert calls == [1, 1] and len(list(cache.glob("positional_encoding_figure-*.svg"))) == 1
+    # A damaged entry is drawn again, not served.
+    next(cache.glob("*.svg")).write_text("<svg half-written")
+    build_project(config_file, monkeypatch)
+    assert calls == [1, 1, 1]
+    # And with the cache off, every build draws.
+    monkeypatch.setenv(figcache.ENV, "off")
+    build_project(config_file, monkeypatch)
+    build_project(config_file, monkeypatch)
+    assert len(calls) == 5
+
+
+def test_figure_key_covers_code_and_versions(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from learnpath.site import figcache
+
+    key = figcache.figure_key("attention_figure")
+    assert key == figcache.figure_key("attention_figure")  # stable
+    assert key != figcache.figure_key("training_curve_figure")
+    monkeypatch.setattr("platform.python_version", lambda: "0.0.1")
+    assert key != figcache.figure_key("attention_figure")
