@@ -247,6 +247,9 @@
       if (t.optional) {
         text += " Optional: " + t.optionalDone + " of " + t.optional + " done.";
       }
+      if (state.problem) {
+        text += " New progress cannot be saved: " + why() + ".";
+      }
       setText(status, text);
       if (next) {
         next.textContent = "";
