@@ -287,12 +287,19 @@
       var label = node.querySelector(".lp-map__state");
       if (!t || (state.problem && state.problem !== "full")) {
         setText(label, "");
+        node.classList.remove("lp-map__node--done", "lp-map__node--started");
         return;
       }
       var complete = t.required > 0 && t.requiredDone === t.required;
       node.classList.toggle("lp-map__node--done", complete);
       node.classList.toggle("lp-map__node--started", !complete && t.requiredDone > 0);
-      setText(label, complete ? "\u2713 done" : t.requiredDone ? t.requiredDone + " of " + t.required + " done" : "");
+      var text = complete ? "Done" : t.requiredDone ? t.requiredDone + " of " + t.required + " done" : "";
+      setText(label, text);
+      // The link's name is the stage's; it must also say what the box now shows.
+      if (!node.hasAttribute("data-label")) {
+        node.setAttribute("data-label", node.getAttribute("aria-label") || "");
+      }
+      node.setAttribute("aria-label", node.getAttribute("data-label") + (text ? ", " + text.toLowerCase() : ""));
     });
   }
 

@@ -101,7 +101,8 @@ def test_mark_five_steps_reload_counters_map_and_continue(browser, real_url: str
     # The first stage has both its required steps done: its map node says so (both layouts' nodes).
     node = page.locator("svg.lp-map__svg--wide a.lp-map__node").first
     assert "lp-map__node--done" in node.get_attribute("class")
-    assert node.locator(".lp-map__state").text_content() == "\u2713 done"
+    assert node.locator(".lp-map__state").text_content() == "Done"
+    assert node.get_attribute("aria-label").endswith(", done")  # what it shows, its name says
     first_stage = page.locator(".lp-stage__progress").first.inner_text()
     assert re.match(r"· (\d+) of \1 steps? done$", first_stage.strip()), first_stage
 
