@@ -507,3 +507,21 @@ def test_figure_key_covers_code_and_versions(monkeypatch: pytest.MonkeyPatch, tm
     assert key != figcache.figure_key("training_curve_figure")
     monkeypatch.setattr("platform.python_version", lambda: "0.0.1")
     assert key != figcache.figure_key("attention_figure")
+
+
+def test_raw_html_is_set_aside_from_markdown_and_restored() -> None:
+    """Cards skip Markdown's HTML parsing (the bulk of a large build) and come back byte for byte."""
+    from learnpath.site import render
+    from learnpath.site.hook import restore_raw_html, stash_raw_html
+
+    block = '<div class="lp-cards">\n<article id="x">*not emphasis* [not a link](y)</article>\n</div>'
+    text = "# Title\n" + render.raw_block(block) + "\nSome *Markdown*.\n" + render.raw_block("<p>two</p>")
+    stashed, blocks = stash_raw_html(text)
+    assert "article" not in stashed and len(blocks) == 2
+    tokens = list(blocks)
+    assert all(re.fullmatch(r"<!--lp-html-[0-9a-f]{16}-\d-->", t) for t in tokens)
+    assert stash_raw_html(text)[1].keys() != blocks.keys()  # a fresh token per call: nothing can forge one
+    import markdown
+
+    html = restore_raw_html(markdown.markdown(stashed), blocks)
+    assert block in html and "<p>two</p>" in html and "<em>Markdown</em>" in html

@@ -36,6 +36,7 @@ import logging
 import os
 import posixpath
 import re
+import secrets
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -83,6 +84,12 @@ class _Build:
 
 
 _current: _Build | None = None
+# Raw HTML blocks set aside before Markdown runs, by page, and restored after (see stash_raw_html).
+_stashed: dict[str, dict[str, str]] = {}
+_RAW_BLOCK = re.compile(
+    rf"^{re.escape(render.RAW_OPEN)}\n(.*?)\n{re.escape(render.RAW_CLOSE)}$", flags=re.MULTILINE | re.DOTALL
+)
+_ANCHOR_ID = re.compile(r'\sid="([^"]+)"')
 
 
 @dataclass(frozen=True)
@@ -292,6 +299,7 @@ def on_files(files: Files, *, config: MkDocsConfig) -> Files:
     """Reload the catalog, check it against the nav and the topic pages, add the generated pages."""
     global _current
     _current = None  # a failed reload must not leave the previous build's catalog behind
+    _stashed.clear()
     build = load(config)
     path_ids = [p.id for p in build.index.catalog.paths]
     check_nav(config, path_ids)
@@ -514,7 +522,52 @@ def _generated_page(src_uri: str, build: _Build, link: render.Linker) -> tuple[s
     return None
 
 
+def stash_raw_html(markdown: str) -> tuple[str, dict[str, str]]:
+    """Swap each block between RAW_OPEN and RAW_CLOSE for a placeholder comment.
+
+    The placeholder carries a random token per call, so no page text (catalog
+    text is escaped anyway) can name a stashed block.
+    """
+    nonce = secrets.token_hex(8)
+    blocks: dict[str, str] = {}
+
+    def swap(match: re.Match[str]) -> str:
+        token = f"<!--lp-html-{nonce}-{len(blocks)}-->"
+        blocks[token] = match.group(1)
+        return token
+
+    return _RAW_BLOCK.sub(swap, markdown), blocks
+
+
+def restore_raw_html(html: str, blocks: dict[str, str]) -> str:
+    """Put the stashed blocks back; a placeholder Markdown lost is a bug, and says so."""
+    for token, block in blocks.items():
+        if token not in html:  # pragma: no cover - only a change in Python-Markdown could do this
+            raise Abort(f"learnpath: internal error: a generated HTML block was lost ({token})")
+        html = html.replace(token, block, 1)
+    return html
+
+
+def on_page_content(html: str, *, page: Page, config: MkDocsConfig, files: Files) -> str:
+    """Restore the raw HTML set aside in on_page_markdown, and tell MkDocs the anchors it holds."""
+    blocks = _stashed.pop(page.file.src_uri, None)
+    if not blocks:
+        return html
+    if page.present_anchor_ids is not None:
+        for block in blocks.values():
+            page.present_anchor_ids.update(_ANCHOR_ID.findall(block))
+    return restore_raw_html(html, blocks)
+
+
 def on_page_markdown(markdown: str, *, page: Page, config: MkDocsConfig, files: Files) -> str:
+    """Render generated pages and expand markers in hand-written ones; set their raw HTML aside."""
+    result = _page_markdown(markdown, page=page, config=config, files=files)
+    result, blocks = stash_raw_html(result)
+    _stashed[page.file.src_uri] = blocks
+    return result
+
+
+def _page_markdown(markdown: str, *, page: Page, config: MkDocsConfig, files: Files) -> str:
     """Render generated pages; expand markers in hand-written ones."""
     if _current is None:  # pragma: no cover - on_files always runs first
         raise Abort("learnpath: internal error: the catalog was not loaded before the pages")
