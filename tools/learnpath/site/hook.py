@@ -90,6 +90,7 @@ _RAW_BLOCK = re.compile(
     rf"^{re.escape(render.RAW_OPEN)}\n(.*?)\n{re.escape(render.RAW_CLOSE)}$", flags=re.MULTILINE | re.DOTALL
 )
 _ANCHOR_ID = re.compile(r'\sid="([^"]+)"')
+_PLACEHOLDER = re.compile(r"<!--lp-html-[0-9a-f]{16}-\d+-->")
 
 
 @dataclass(frozen=True)
@@ -541,10 +542,18 @@ def stash_raw_html(markdown: str) -> tuple[str, dict[str, str]]:
 
 def restore_raw_html(html: str, blocks: dict[str, str]) -> str:
     """Put the stashed blocks back; a placeholder Markdown lost is a bug, and says so."""
-    for token, block in blocks.items():
-        if token not in html:  # pragma: no cover - only a change in Python-Markdown could do this
-            raise Abort(f"learnpath: internal error: a generated HTML block was lost ({token})")
-        html = html.replace(token, block, 1)
+    found: set[str] = set()
+
+    def back(match: re.Match[str]) -> str:
+        token = match.group(0)
+        found.add(token)
+        return blocks.get(token, token)
+
+    # One pass over the page, whatever the number of blocks (a replace per block would be quadratic).
+    html = _PLACEHOLDER.sub(back, html)
+    lost = blocks.keys() - found
+    if lost:  # pragma: no cover - only a change in Python-Markdown could do this
+        raise Abort(f"learnpath: internal error: {len(lost)} generated HTML block(s) lost in Markdown")
     return html
 
 
