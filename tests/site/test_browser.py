@@ -356,3 +356,57 @@ def test_the_site_works_from_disk_search_included(browser, real_site: Path) -> N
     results.first.wait_for(state="visible", timeout=TIMEOUT_MS)
     assert results.count() > 0
     browser.check()
+
+
+# --------------------------------------------------------------------------- #
+# Material's instant navigation (off on this site, for file://; the script must follow it when on)
+# --------------------------------------------------------------------------- #
+
+
+@pytest.fixture(scope="module")
+def instant_url(tmp_path_factory: pytest.TempPathFactory):
+    import os
+    import subprocess
+    import sys
+
+    import yaml
+
+    from browser import serve
+    from site_helpers import make_project, small_catalog_data
+
+    root = tmp_path_factory.mktemp("instant-site")
+    (root / "site").mkdir()
+    with serve(root / "site") as url:  # serving first: instant navigation needs site_url to be this origin
+        config_file = make_project(root, small_catalog_data())
+        config = yaml.safe_load(config_file.read_text())
+        config["theme"]["features"].append("navigation.instant")
+        config["plugins"] = ["search"]  # instant navigation and the offline plugin exclude each other
+        config["site_url"] = url
+        config_file.write_text(yaml.safe_dump(config, sort_keys=False))
+        result = subprocess.run([str(Path(sys.executable).parent / "mkdocs"), "build", "--strict", "-d", "site"],
+                                cwd=root, capture_output=True, text=True, timeout=300,
+                                env={**os.environ, "NO_MKDOCS_2_WARNING": "1"})
+        assert result.returncode == 0, result.stdout + result.stderr
+        yield url
+
+
+def test_progress_follows_instant_navigation(browser, instant_url: str) -> None:
+    page = browser.page()
+    page.goto(instant_url, wait_until="load")
+    page.evaluate("window.__sameDocument = true")  # survives only if no full page load happens
+    page.locator("article.lp-pathcard h3 a").first.click()
+    page.wait_for_url(re.compile(r"/paths/mini/$"))
+    page.locator("article.lp-card").first.wait_for()
+    assert page.evaluate("window.__sameDocument === true"), "expected an instant (XHR) navigation"
+    box = page.locator("input.lp-done__box[value='alpha']")
+    box.wait_for()
+    page.wait_for_function("() => !document.querySelector(\"input.lp-done__box[value='alpha']\").disabled")
+    box.check()
+    assert status(page).startswith("1 of 2 required steps done")
+    page.locator("nav.md-nav a[href$='catalog/']").first.click()
+    page.wait_for_url(re.compile(r"/catalog/$"))
+    page.wait_for_function("() => { const b = document.querySelector(\"input.lp-done__box[value='alpha']\");"
+                           " return b && b.checked; }")
+    assert page.evaluate("window.__sameDocument === true")
+    page.locator(".lp-filter select[name=kind]").wait_for()  # the filter set itself up on the new page
+    browser.check()

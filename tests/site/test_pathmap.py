@@ -12,6 +12,7 @@ from learnpath.catalog.schema import Catalog
 from learnpath.site import pathmap, render
 
 SVG = "{http://www.w3.org/2000/svg}"
+XLINK_HREF = "{http://www.w3.org/1999/xlink}href"  # see map_svg: Material's instant navigation and SVG href
 
 
 def index_of(data: dict[str, Any]) -> render.SiteIndex:
@@ -50,7 +51,7 @@ def test_one_linked_box_per_stage_in_order(catalog_data: dict[str, Any]) -> None
     for root in layouts.values():
         assert root.get("role") == "group" and "2 stages in order" in root.get("aria-label")
         boxes = nodes(root)
-        assert [a.get("href") for a in boxes] == ["#stage-first", "#stage-second"]
+        assert [a.get(XLINK_HREF) for a in boxes] == ["#stage-first", "#stage-second"]
         assert [a.get("data-stage") for a in boxes] == ["first", "second"]  # progress.js colours by stage
         # Each box names the stage, its steps and its required time (optional steps not counted).
         assert boxes[0].get("aria-label") == "Stage 1: First things, 2 steps · 45 min"

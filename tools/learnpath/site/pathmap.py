@@ -111,6 +111,7 @@ def map_svg(nodes: list[Node], layout: Layout, label: str) -> str:
     marker = f"lp-map-arrow-{layout.name}"
     out = [
         f'<svg class="lp-map__svg lp-map__svg--{layout.name}" xmlns="http://www.w3.org/2000/svg" '
+        'xmlns:xlink="http://www.w3.org/1999/xlink" '
         f'viewBox="0 0 {layout.width} {height:.0f}" width="{layout.width}" height="{height:.0f}" '
         f'role="group" aria-label="{_esc(label)}" font-family="{FONT}">',
         f'<defs><marker id="{marker}" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" '
@@ -120,8 +121,11 @@ def map_svg(nodes: list[Node], layout: Layout, label: str) -> str:
         out.append(_connector(a, b, box_w, box_h, marker))
     for node, lines, (x, y) in zip(nodes, titles, corners):
         name = f"Stage {node.number}: {node.title}, {node.detail}"
+        # xlink:href, not href: Material's instant navigation re-assigns every
+        # element's `href` property, and an SVG link's is read-only (a TypeError
+        # that aborts the page swap). Browsers follow xlink:href all the same.
         out.append(
-            f'<a class="lp-map__node" href="{_esc(node.href)}" data-stage="{_esc(node.stage_id)}" '
+            f'<a class="lp-map__node" xlink:href="{_esc(node.href)}" data-stage="{_esc(node.stage_id)}" '
             f'aria-label="{_esc(name)}">'
         )
         out.append(f"<title>{_esc(name)}</title>")
