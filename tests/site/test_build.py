@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 from pathlib import Path
 
@@ -128,3 +129,36 @@ def test_figures_are_drawn_into_their_pages(real_site: Path) -> None:
     attention = page(real_site, "topics/transformer")
     start = attention.index('id="figure-toy-attention"')
     assert attention[start : attention.index("</figure>", start)].count('class="cell"') == 10 * 10
+
+
+def test_the_shipped_iframe_worker_shim_is_the_npm_package_file(real_site: Path) -> None:
+    """The offline plugin would load this shim from a CDN; we ship the package's own file instead."""
+    shipped = REPO / "content" / "javascripts" / "vendor" / "iframe-worker-shim.js"
+    assert (real_site / "javascripts" / "vendor" / "iframe-worker-shim.js").read_bytes() == shipped.read_bytes()
+    lock = json.loads((REPO / "package-lock.json").read_text(encoding="utf-8"))
+    assert lock["packages"]["node_modules/iframe-worker"]["version"] == "1.0.4"
+    package_file = REPO / "node_modules" / "iframe-worker" / "shim" / "index.js"
+    if package_file.is_file():  # after `npm ci` (make test); the lock pins its integrity hash
+        assert package_file.read_bytes() == shipped.read_bytes()
+    html = (real_site / "index.html").read_text(encoding="utf-8")
+    assert 'src="javascripts/vendor/iframe-worker-shim.js"' in html and "unpkg.com" not in html
+
+
+def test_the_site_opens_from_disk(real_site: Path) -> None:
+    """The offline plugin: links end in .html, and the search index is also a script (file:// has no fetch)."""
+    html = (real_site / "index.html").read_text(encoding="utf-8")
+    assert 'href="paths/transformers-from-scratch.html"' in html
+    assert (real_site / "search" / "search_index.js").read_text(encoding="utf-8").startswith("var __index = ")
+
+
+def test_sitemap_lists_every_page(real_site: Path) -> None:
+    sitemap = (real_site / "sitemap.xml").read_text(encoding="utf-8")
+    assert sitemap.count("<loc>") >= 18
+    base = os.environ.get("LEARNPATH_SITE_URL", "http://127.0.0.1:8000/")  # mkdocs.yml's site_url
+    assert f"<loc>{base}paths/weekend.html</loc>" in sitemap
+
+
+def test_axe_core_is_not_shipped(real_site: Path) -> None:
+    assert not [p for p in real_site.rglob("*") if "axe" in p.name.lower()]
+    for page_file in real_site.rglob("*.html"):
+        assert "axe.min.js" not in page_file.read_text(encoding="utf-8")
