@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -31,9 +30,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests" / "site"))
 
-from site_helpers import make_project  # noqa: E402 - the tests' own project writer, so bench and tests agree
+from site_helpers import make_project, mkdocs_build  # noqa: E402 - the tests' own helpers: bench and tests agree
 
-MKDOCS = Path(sys.executable).parent / "mkdocs"
 SIZES = (100, 1000, 5000)
 TOPICS = 10
 PATHS = 3
@@ -43,8 +41,7 @@ STAGE_SIZE = 5
 def build(project: Path, site: Path, env: dict[str, str]) -> float:
     """Seconds for one strict build of ``project`` into ``site``; any failure stops the bench."""
     start = time.perf_counter()
-    result = subprocess.run([str(MKDOCS), "build", "--strict", "--site-dir", str(site)], cwd=project,
-                            capture_output=True, text=True, env=env, timeout=1800)
+    result = mkdocs_build(project, site, timeout=1800, env=env)
     elapsed = time.perf_counter() - start
     if result.returncode != 0:
         sys.exit(f"build of {project} failed:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}")

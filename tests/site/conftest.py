@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from site_helpers import REPO, small_catalog_data
+from site_helpers import REPO, mkdocs_build, small_catalog_data
 
 
 @pytest.fixture
@@ -22,12 +19,7 @@ def catalog_data() -> dict[str, Any]:
 def real_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """``mkdocs build --strict`` of the repository's site, as CI runs it, into a temporary dir."""
     site = tmp_path_factory.mktemp("real-site") / "site"
-    mkdocs = Path(sys.executable).parent / "mkdocs"
-    result = subprocess.run(
-        [str(mkdocs), "build", "--strict", "--site-dir", str(site)],
-        cwd=REPO, capture_output=True, text=True, timeout=300,
-        env={**os.environ, "NO_MKDOCS_2_WARNING": "1"},
-    )
+    result = mkdocs_build(REPO, site)
     assert result.returncode == 0, f"mkdocs build --strict failed:\n{result.stdout}\n{result.stderr}"
     return site
 
@@ -49,12 +41,7 @@ def health_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     (root / ".linkcheck").mkdir()
     (root / ".linkcheck" / "history.json").write_text(json.dumps(small_history()), encoding="utf-8")
     site = root / "site"
-    mkdocs = Path(sys.executable).parent / "mkdocs"
-    result = subprocess.run(
-        [str(mkdocs), "build", "--strict", "--site-dir", str(site)],
-        cwd=root, capture_output=True, text=True, timeout=300,
-        env={**os.environ, "NO_MKDOCS_2_WARNING": "1"},
-    )
+    result = mkdocs_build(root, site)
     assert result.returncode == 0, f"mkdocs build --strict failed:\n{result.stdout}\n{result.stderr}"
     return site
 

@@ -365,14 +365,10 @@ def test_the_site_works_from_disk_search_included(browser, real_site: Path) -> N
 
 @pytest.fixture(scope="module")
 def instant_url(tmp_path_factory: pytest.TempPathFactory):
-    import os
-    import subprocess
-    import sys
-
     import yaml
 
     from browser import serve
-    from site_helpers import make_project, small_catalog_data
+    from site_helpers import make_project, mkdocs_build, small_catalog_data
 
     root = tmp_path_factory.mktemp("instant-site")
     (root / "site").mkdir()
@@ -383,9 +379,7 @@ def instant_url(tmp_path_factory: pytest.TempPathFactory):
         config["plugins"] = ["search"]  # instant navigation and the offline plugin exclude each other
         config["site_url"] = url
         config_file.write_text(yaml.safe_dump(config, sort_keys=False))
-        result = subprocess.run([str(Path(sys.executable).parent / "mkdocs"), "build", "--strict", "-d", "site"],
-                                cwd=root, capture_output=True, text=True, timeout=300,
-                                env={**os.environ, "NO_MKDOCS_2_WARNING": "1"})
+        result = mkdocs_build(root, root / "site")
         assert result.returncode == 0, result.stdout + result.stderr
         yield url
 

@@ -8,8 +8,6 @@ topic pages) into a temporary directory and builds it in-process with
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +16,7 @@ from mkdocs.commands.build import build
 from mkdocs.config import load_config
 from mkdocs.exceptions import Abort
 
-from site_helpers import broken_internal_links, dump_catalog, make_project, topic_markdown
+from site_helpers import broken_internal_links, dump_catalog, make_project, mkdocs_build, topic_markdown
 
 from learnpath.site.hook import find_markers
 
@@ -169,11 +167,7 @@ def test_invalid_catalog_report_matches_learnpath_validate(
 def test_invalid_catalog_under_the_cli_prints_no_traceback(tmp_path: Path, catalog_data: dict[str, Any]) -> None:
     catalog_data["resources"][0]["minutes"] = "thirty"
     make_project(tmp_path, catalog_data)
-    mkdocs = Path(sys.executable).parent / "mkdocs"
-    result = subprocess.run(
-        [str(mkdocs), "build", "--strict", "-d", str(tmp_path / "site")],
-        cwd=tmp_path, capture_output=True, text=True, timeout=120,
-    )
+    result = mkdocs_build(tmp_path, tmp_path / "site", timeout=120)
     output = result.stdout + result.stderr
     assert result.returncode == 1, output
     assert re.search(r"resources\.yaml:\d+:\d+: resources\[0\] \(id: alpha\) field 'minutes'", output), output
@@ -401,11 +395,7 @@ def test_a_damaged_history_is_a_warning_not_a_failed_build(
     make_project(tmp_path, catalog_data)
     (tmp_path / ".linkcheck").mkdir()
     (tmp_path / ".linkcheck" / "history.json").write_text(content)
-    mkdocs = Path(sys.executable).parent / "mkdocs"
-    result = subprocess.run(
-        [str(mkdocs), "build", "--strict", "-d", str(tmp_path / "site")],
-        cwd=tmp_path, capture_output=True, text=True, timeout=120,
-    )
+    result = mkdocs_build(tmp_path, tmp_path / "site", timeout=120)
     output = result.stdout + result.stderr
     assert result.returncode == 0, output
     assert "WARNING -  learnpath: .linkcheck/history.json" in output.replace(str(tmp_path) + "/", "")
