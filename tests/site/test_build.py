@@ -162,3 +162,14 @@ def test_axe_core_is_not_shipped(real_site: Path) -> None:
     assert not [p for p in real_site.rglob("*") if "axe" in p.name.lower()]
     for page_file in real_site.rglob("*.html"):
         assert "axe.min.js" not in page_file.read_text(encoding="utf-8")
+
+
+def test_home_page_how_to_list_keeps_its_five_steps(real_site: Path) -> None:
+    """A mis-indented paragraph once swallowed steps 2 to 5 into step 1's text."""
+    html = (real_site / "index.html").read_text(encoding="utf-8")
+    section = html[html.index('id="how-to-use-it"'):html.index('id="how-resources-are-chosen"')]
+    steps = re.findall(r"<li>\s*<p><strong>([^<]+)", section)
+    assert steps == ["Pick a path.", "Work through the stages in order.",
+                     "Read the topic pages when you want the idea in brief.", "Browse the ", "Run the code."]
+    # The path cards come before any of it, above the fold.
+    assert html.index('class="lp-pathcards"') < html.index('id="who-it-is-for"')
