@@ -35,30 +35,6 @@ def median_seconds(run, repeats: int) -> float:
     return statistics.median(times)
 
 
-def hf_train(text: str, vocab_size: int):
-    """``tokenizers`` set up as in tests/runnable/test_bpe.py: GPT-2 byte-level BPE."""
-    from tokenizers import Tokenizer, models, pre_tokenizers, trainers
-
-    tok = Tokenizer(models.BPE())
-    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=True)
-    trainer = trainers.BpeTrainer(
-        vocab_size=vocab_size,
-        min_frequency=0,
-        show_progress=False,
-        special_tokens=[],
-        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
-    )
-    tok.train_from_iterator([text], trainer=trainer)
-    return tok
-
-
-def hf_merge_ids(tok) -> list[tuple[int, int]]:
-    import json
-
-    model = json.loads(tok.to_str())["model"]
-    return [tuple(model["vocab"][p] for p in (m if isinstance(m, list) else m.split(" "))) for m in model["merges"]]
-
-
 def run(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--vocab", type=int, nargs="+", default=[512, 1000], help="vocabulary sizes (>= 256)")
@@ -72,6 +48,10 @@ def run(argv: list[str] | None = None) -> int:
     import tokenizers
 
     from runnable import bpe
+
+    # The reference set-up has one home, the parity tests: the bench times exactly what they check.
+    sys.path.insert(0, str(ROOT / "tests" / "runnable"))
+    from test_bpe import hf_merges, hf_train
 
     text = CORPUS.read_text(encoding="utf-8")
     n_bytes = len(text.encode("utf-8"))
@@ -120,7 +100,7 @@ def run(argv: list[str] | None = None) -> int:
         row(vocab_size, "encode by line, warm", median_seconds(lambda: [warm.encode(line) for line in lines], args.repeats), hf_lines, "MB/s")
 
         ids = ours.encode(text)
-        same_merges = list(ours.merges) == hf_merge_ids(theirs)
+        same_merges = list(ours.merges) == hf_merges(theirs)
         same_ids = ids == theirs.encode(text).ids
         round_trip = ours.decode(ids) == text
         print(
