@@ -31,6 +31,7 @@ import heapq
 import json
 import numbers
 import re
+import sys
 import unicodedata
 from collections import Counter
 from dataclasses import dataclass
@@ -412,3 +413,45 @@ def _checked_ids(ids, size: int) -> Iterator[int]:
         if not 0 <= i < size:
             raise ValueError(f"token id {i} at position {position} is outside the vocabulary (0..{size - 1})")
         yield int(i)
+
+
+# ---------------------------------------------------------------------------------------
+# 5. Watch it learn: python -m runnable.bpe
+# ---------------------------------------------------------------------------------------
+
+CORPUS = Path(__file__).resolve().parent / "data" / "corpus.txt"
+
+
+def _show(token: bytes) -> str:
+    """A token for display: its text, with spaces and newlines made visible."""
+    return token.decode("utf-8", errors="replace").replace(" ", "␣").replace("\n", "⏎")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Train on the shipped corpus (or a UTF-8 file) and print the merges as they are learned."""
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m runnable.bpe", description=main.__doc__)
+    parser.add_argument("file", nargs="?", type=Path, default=CORPUS, help="UTF-8 text to train on")
+    parser.add_argument("--vocab", type=int, default=512, help="vocabulary size, >= 256 (default 512)")
+    parser.add_argument("--show", type=int, default=20, help="how many merges to print (default 20)")
+    args = parser.parse_args(argv)
+    if args.vocab < 256 or args.show < 0:
+        parser.error("--vocab must be >= 256 (the 256 byte tokens) and --show >= 0")
+    try:
+        text = args.file.read_text(encoding="utf-8")
+        steps = list(learn(text, args.vocab))
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        print(f"error: cannot train on {args.file}: {exc}", file=sys.stderr)
+        return 2
+    tok = Tokenizer([s.pair for s in steps])
+    for s in steps[: args.show]:
+        left, right = tok.vocab[s.pair[0]], tok.vocab[s.pair[1]]
+        print(f"{s.rank:>5}  {_show(left):>8} + {_show(right):<8} -> {_show(s.token):<12} seen {s.count:,} times")
+    n_ids = len(tok.encode(text))
+    print(f"{len(steps)} merges, {tok.vocab_size} tokens: {len(text.encode()):,} bytes -> {n_ids:,} tokens")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

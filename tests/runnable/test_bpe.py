@@ -333,3 +333,25 @@ def test_decode_accepts_numpy_ids_and_refuses_other_types(trained):
         trained.decode([1, 2.5])
     with pytest.raises(TypeError, match="position 0 is True"):
         trained.decode([True])
+
+
+def test_command_prints_the_merges_as_they_are_learned(tmp_path, capsys):
+    text = "the cat sat on the mat\n" * 3
+    text_file = tmp_path / "tiny.txt"
+    text_file.write_text(text, encoding="utf-8")
+    assert bpe.main([str(text_file), "--vocab", "260", "--show", "2"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert len(out) == 3
+    assert "seen 9 times" in out[0]  # "at" in cat, sat, mat, three lines: the most frequent pair
+    n_tokens = len(bpe.train(text, 260).encode(text))
+    assert out[-1] == f"4 merges, 260 tokens: 69 bytes -> {n_tokens} tokens"
+
+
+def test_command_reports_an_unreadable_file(tmp_path, capsys):
+    bad = tmp_path / "latin1.txt"
+    bad.write_bytes(b"caf\xe9")
+    assert bpe.main([str(bad)]) == 2
+    assert f"cannot train on {bad}" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as info:
+        bpe.main(["--vocab", "10"])
+    assert info.value.code == 2
