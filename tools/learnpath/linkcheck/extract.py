@@ -23,6 +23,7 @@ from pathlib import Path
 import yaml
 
 from learnpath.catalog.problems import Location
+from learnpath.markdown import outside_fences
 
 CATALOG_SUFFIXES = (".yaml", ".yml")
 MARKDOWN_SUFFIXES = (".md", ".markdown")
@@ -64,8 +65,6 @@ def group_links(links: Iterable[Link]) -> list[Target]:
 # Markdown
 # --------------------------------------------------------------------------- #
 
-# Any indent: MkDocs pages fence code inside admonitions and list items, indented by four.
-_FENCE_OPEN = re.compile(r"^\s*(?P<fence>`{3,}|~{3,})(?P<info>.*)$")
 _CONTAINER = re.compile(
     r"^ {0,3}(?:[-*+]|\d{1,9}[.)])(?:\s|$)"  # list item: its indented lines are content
     r"|^ {0,3}(?:!!!|\?\?\?\+?|===)"  # admonitions and tabs (pymdown) indent their body
@@ -131,27 +130,17 @@ def _urls_in_line(line: str) -> Iterator[tuple[str, int]]:
 def _prose_lines(text: str) -> Iterator[tuple[int, str]]:
     """Yield (line number, text) for lines outside code, with inline code and comments blanked.
 
-    Fenced blocks end at a fence of the same character at least as long
-    (CommonMark's rule). An indented code block is a run of lines indented by
-    four or more after a blank line, unless they continue a list item,
-    admonition or tab, whose bodies MkDocs pages indent the same way.
+    Fenced blocks are `learnpath.markdown`'s to find (the site hook uses the
+    same rule). An indented code block is a run of lines indented by four or
+    more after a blank line, unless they continue a list item, admonition or
+    tab, whose bodies MkDocs pages indent the same way.
     """
-    fence: str | None = None
     in_comment = False
     previous_blank = True
     in_container = False
     in_indented_code = False
-    for number, raw in enumerate(text.splitlines(), start=1):
+    for number, raw in outside_fences(text):
         line = raw.expandtabs(4)
-        if fence is not None:
-            stripped = line.strip()
-            if stripped.startswith(fence[0] * len(fence)) and set(stripped) == {fence[0]}:
-                fence = None
-            continue
-        opened = _FENCE_OPEN.match(line)
-        if opened and not (opened.group("fence")[0] == "`" and "`" in opened.group("info")):
-            fence = opened.group("fence")
-            continue
         blank = not line.strip()
         indented = line.startswith("    ")
         if not blank and not indented:
