@@ -452,14 +452,16 @@ class _HostServer(ThreadingHTTPServer):
 class LinkServer:
     """HTTP servers on several loopback addresses, plus refused/garbage/TLS listeners.
 
-    ``latency`` (seconds) delays every response. An HTTPS server on the first
+    ``latency`` (seconds) delays every response; ``port`` puts every address on
+    that one port (for two addresses behind one host name). An HTTPS server on the first
     address starts on the first call to `tls_url` (it needs the ``openssl``
     command to make its certificates); ``tls`` is kept for compatibility.
     """
 
     def __init__(self, addresses: list[str] | tuple[str, ...] = ("127.0.0.1",), latency: float = 0.0,
-                 tls: bool = False):
+                 tls: bool = False, port: int = 0):
         self.addresses = list(addresses)
+        self.port = port  # 0: each address gets a free port of its own
         self.latency = latency
         self.want_tls = tls
         self.stopping = threading.Event()
@@ -487,7 +489,7 @@ class LinkServer:
 
     def start(self) -> None:
         for address in self.addresses:
-            srv = _HostServer(address, self)
+            srv = _HostServer(address, self, self.port)
             self.servers.append(srv)
             self._serve(srv)
         self._start_garbage()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import re
 import socket
 import threading
 import time
@@ -24,9 +25,30 @@ def test_non_public_addresses(address: str) -> None:
     assert not is_public(ipaddress.ip_address(address))
 
 
-@pytest.mark.parametrize("address", ["93.184.215.14", "1.1.1.1", "2606:4700:4700::1111"])
+@pytest.mark.parametrize("address", ["93.184.215.14", "1.1.1.1", "2606:4700:4700::1111",
+                                     "64:ff9b::101:101", "2002:101:101::1", "::ffff:1.1.1.1"])
 def test_public_addresses(address: str) -> None:
     assert is_public(ipaddress.ip_address(address))
+
+
+# IPv6 forms that lead to an IPv4 address, each wrapping a private one. Python before the
+# CVE-2024-4032 fix calls every one of these "global"; is_global alone would let them through.
+@pytest.mark.parametrize(("address", "words"), [
+    ("64:ff9b::a00:1", "NAT64 form of 10.0.0.1"),
+    ("64:ff9b::7f00:1", "loopback address (NAT64 form of 127.0.0.1)"),
+    ("2002:a9fe:a9fe::1", "link-local address (6to4 form of 169.254.169.254)"),
+    ("2002:c0a8:1::", "6to4 form of 192.168.0.1"),
+    ("::7f00:1", "IPv4-compatible form of 127.0.0.1"),
+    ("::ffff:0:a00:1", "IPv4-translated form of 10.0.0.1"),
+    ("::ffff:a9fe:a9fe", "IPv4-mapped form of 169.254.169.254"),
+    ("2001:0:4136:e378:8000:63bf:3fff:fdd2", "Teredo client form of 192.0.2.45"),
+    ("64:ff9b:1::a00:1", "private"),  # local-use NAT64 prefix: private whatever it carries
+    ("fec0::1", "address"), ("3fff::1", "address"),  # site-local (deprecated), documentation
+])
+def test_embedded_and_special_ipv6_addresses_are_judged_by_what_they_reach(address: str, words: str) -> None:
+    policy = AddressPolicy(resolver=fake_resolver({"sneaky.test": [address]}))
+    with pytest.raises(UrlRefused, match=re.escape(words)):
+        policy.check("https://sneaky.test/")
 
 
 def fake_resolver(table: dict[str, list[str]]):
@@ -63,7 +85,7 @@ def test_refused_urls_say_why(url: str, words: str) -> None:
 
 
 def test_a_public_host_passes_and_an_unknown_one_is_unresolvable() -> None:
-    assert POLICY.check("https://public.test/a?b#c").hostname == "public.test"
+    assert POLICY.check("https://public.test/a?b#c").host == "public.test"
     with pytest.raises(HostUnresolvable):
         POLICY.check("https://nowhere.test/")
 

@@ -68,6 +68,7 @@ import requests
 import urllib3
 
 from learnpath import PROJECT_URL, __version__
+from learnpath.hostnames import canonical
 from learnpath.linkcheck.detectors import (
     DEFAULT_DETECTORS,
     AnchorCollector,
@@ -223,7 +224,7 @@ class _Again:
 def _host_key(url: str) -> str:
     parts = urlsplit(url)
     port = parts.port or (443 if parts.scheme.lower() == "https" else 80)
-    return f"{(parts.hostname or '').lower()}:{port}"
+    return f"{canonical(parts.hostname or '')}:{port}"
 
 
 class _Host:
@@ -582,7 +583,7 @@ class Checker:
         if now >= job.deadline:
             return self._timed_out(job, "its deadline passed")
         try:
-            parts, addresses = self._vet(job.current, timeout=min(self.options.connect_timeout, job.deadline - now))
+            target = self._vet(job.current, timeout=min(self.options.connect_timeout, job.deadline - now))
         except FutureTimeout:
             return _Done(Verdict.transient, f"timed out: DNS lookup of {urlsplit(job.current).hostname} "
                          "took longer than the connect timeout", Verdict.transient.default_suggestion)
@@ -596,7 +597,7 @@ class Checker:
         job.attempts += 1
         tracker = Tracker(job.deadline)
         thread_state.tracker = tracker
-        thread_state.pinned = ((parts.hostname or "").lower(), addresses) if addresses else None
+        thread_state.pin = target if target.addresses else None
         assert self._watchdog is not None
         self._watchdog.watch(tracker)
         remaining = max(0.05, job.deadline - now)
@@ -604,9 +605,9 @@ class Checker:
         response = None
         try:
             if job.probing is not None:
-                response = self._session(host).get(job.current, timeout=timeout, allow_redirects=False, stream=True)
+                response = self._session(host).get(target.url, timeout=timeout, allow_redirects=False, stream=True)
                 return self._judge_probe(job, response, tracker)
-            response = self._session(host).request(job.method, job.current, timeout=timeout,
+            response = self._session(host).request(job.method, target.url, timeout=timeout,
                                                    allow_redirects=False, stream=True)
             return self._judge(job, response, tracker)
         except requests.exceptions.RequestException as err:
@@ -619,7 +620,7 @@ class Checker:
                 dispose(response, tracker)
             tracker.finish()
             thread_state.tracker = None
-            thread_state.pinned = None
+            thread_state.pin = None
 
     def _vet(self, url: str, timeout: float) -> tuple:
         """The policy's verdict on ``url``, with DNS bounded by ``timeout``.
@@ -628,8 +629,8 @@ class Checker:
         is simply abandoned if it is slower than the timeout.
         """
         if self.policy.allow_private or self._dns is None:
-            return self.policy.check_resolved(url)  # no lookup at all
-        return self._dns.submit(self.policy.check_resolved, url).result(timeout=max(0.01, timeout))
+            return self.policy.check(url)  # no lookup at all
+        return self._dns.submit(self.policy.check, url).result(timeout=max(0.01, timeout))
 
     # -- judging responses ----------------------------------------------------------------
 
@@ -905,6 +906,7 @@ _ERROR_VERDICTS: dict[ErrorKind, tuple[Verdict, str, str]] = {
     ErrorKind.protocol: (Verdict.broken, "{host} did not answer with HTTP ({detail})",
                          "the address does not serve a web page; check the scheme and port"),
     ErrorKind.invalid: (Verdict.invalid, "the URL cannot be requested: {detail}", ""),
+    ErrorKind.unvetted: (Verdict.invalid, "refused to connect: {detail}", ""),
 }
 
 
