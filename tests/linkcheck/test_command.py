@@ -15,7 +15,7 @@ import pytest
 
 from learnpath.cli import run
 from learnpath.linkcheck.command import parse_duration
-from learnpath.linkcheck.report import load_json
+from learnpath.linkcheck.report import format_text, load_json
 from tests.linkcheck.server import LinkServer
 from tests.linkcheck.wayback_fake import FakeWayback, wayback_fake
 
@@ -200,7 +200,7 @@ def test_output_file_and_rendering_a_saved_report(server: LinkServer, capsys) ->
     code = run(["check-links", "--from-json", "out/report.json", "--format", "markdown", "--output", "issue.md"])
     assert code == 1
     issue = Path("issue.md").read_text()
-    assert "| page.md:3 | <" + server.url("/status/404") + "> | **Broken** (confirmed) 404" in issue
+    assert "| page\\.md\\:3 | <" + server.url("/status/404") + "> | **Broken** (confirmed) 404" in issue
 
 
 def test_exclusions_skip_urls(server: LinkServer, capsys) -> None:
@@ -219,7 +219,9 @@ def test_confirmed_broken_link_gets_a_wayback_suggestion(server: LinkServer, cap
                     "--wayback-url", api, "--format", "json"])
     out, _ = capsys.readouterr()
     assert code == 1 and FakeWayback.asked == [url]
-    assert "Archived copy: https://web.archive.org/web/20200102030405/" in json.loads(out)["results"][0]["suggestion"]
+    assert json.loads(out)["results"][0]["snapshot"].startswith("https://web.archive.org/web/20200102030405/")
+    rendered = load_json(out)
+    assert "Archived copy: https://web.archive.org/web/20200102030405/" in format_text(rendered)
     assert json.loads(Path("h.json").read_text())["entries"][url]["snapshot"].startswith("https://web.archive.org/")
 
 

@@ -12,6 +12,7 @@ from collections.abc import Callable
 import pytest
 
 from learnpath.linkcheck import Checker, Result, Verdict
+from learnpath.linkcheck.report import why
 from tests.linkcheck.conftest import MAIN, OTHER, TUBE, loopback_detectors, quick_options
 from tests.linkcheck.server import LinkServer
 
@@ -86,7 +87,7 @@ def matrix(link_server: LinkServer) -> dict[str, Result]:
 def test_verdict(matrix: dict[str, Result], case: str, verdict: Verdict, words: str) -> None:
     result = matrix[case]
     assert result.verdict is verdict, f"{case}: {result}"
-    assert words in result.explanation, result.explanation
+    assert words in why(result), why(result)
     assert result.suggestion and "\n" not in result.explanation
 
 

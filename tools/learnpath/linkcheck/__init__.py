@@ -20,18 +20,20 @@ from typing import TYPE_CHECKING, Any
 _EXPORTS = {
     "DEFAULT_DETECTORS": "detectors", "Detector": "detectors", "default_detectors": "detectors",
     "youtube_detector": "detectors",
-    "USER_AGENT": "fetch", "CheckStats": "fetch", "Checker": "fetch", "FetchOptions": "fetch", "check_urls": "fetch",
+    "Checker": "checker", "CheckStats": "hosts", "FetchOptions": "options", "USER_AGENT": "options",
     "AddressPolicy": "netguard", "UrlRefused": "netguard",
-    "Result": "verdicts", "Verdict": "verdicts",
+    "FragmentStatus": "verdicts", "Result": "verdicts", "Verdict": "verdicts",
 }
 
 __all__ = sorted(_EXPORTS)
 
 if TYPE_CHECKING:
     from learnpath.linkcheck.detectors import DEFAULT_DETECTORS, Detector, default_detectors, youtube_detector
-    from learnpath.linkcheck.fetch import USER_AGENT, CheckStats, Checker, FetchOptions, check_urls
+    from learnpath.linkcheck.checker import Checker
+    from learnpath.linkcheck.hosts import CheckStats
+    from learnpath.linkcheck.options import USER_AGENT, FetchOptions
     from learnpath.linkcheck.netguard import AddressPolicy, UrlRefused
-    from learnpath.linkcheck.verdicts import Result, Verdict
+    from learnpath.linkcheck.verdicts import FragmentStatus, Result, Verdict
 
 
 def __getattr__(name: str) -> Any:

@@ -268,7 +268,7 @@ def _exclusions(args: argparse.Namespace) -> list[extract.Exclusion]:
 
 def _fetch_options(args: argparse.Namespace):
     """Map the command's options onto the engine's."""
-    from learnpath.linkcheck.fetch import FetchOptions
+    from learnpath.linkcheck.options import FetchOptions
 
     try:
         return FetchOptions(
@@ -289,7 +289,7 @@ def _fetch(urls: list[str], args: argparse.Namespace, history: History,
     that stopped the run early, if any. The history is checkpointed every
     ``CHECKPOINT_SECONDS`` so a hard kill loses at most that much work.
     """
-    from learnpath.linkcheck.fetch import Checker
+    from learnpath.linkcheck.checker import Checker
 
     if not urls:
         return {}, None
@@ -362,15 +362,7 @@ def _suggest_snapshots(results: list, history: History, base_url: str, timeout: 
     for url, answer in answers.items():
         snapshots[url] = answer.url if answer else None
         history.remember_snapshot(url, snapshots[url], now)
-    updated = []
-    for result in results:
-        snapshot = snapshots.get(result.url)
-        if snapshot:
-            note = f"Archived copy: {snapshot} (replace the link with it, or with the page's new address)."
-            suggestion = f"{result.suggestion} {note}" if result.suggestion else note
-            result = dataclasses.replace(result, suggestion=suggestion)
-        updated.append(result)
-    return updated
+    return [dataclasses.replace(r, snapshot=snapshots[r.url]) if snapshots.get(r.url) else r for r in results]
 
 
 def _github_blob_base() -> str | None:

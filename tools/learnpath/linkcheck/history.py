@@ -35,6 +35,8 @@ from learnpath.linkcheck.atomic import atomic_write_text
 from learnpath.linkcheck.verdicts import Result, Verdict
 
 HISTORY_VERSION = 1
+# A result's facts that belong to one run or live in the entry itself, not in ``last``.
+_NOT_IN_LAST = frozenset({"uses", "cached_at", "failed_runs", "first_failure", "snapshot"})
 DEFAULT_HISTORY = Path(".linkcheck/history.json")
 # A URL nobody has checked for this long has left the catalog; forget it.
 FORGET_AFTER = dt.timedelta(days=90)
@@ -146,14 +148,12 @@ class History:
         if (now - checked).total_seconds() >= policy.max_age:
             return None
         result = Result.from_dict({**entry.last, "uses": []})
-        note = f"cached: checked {entry.last_checked}, within --max-age"
-        explanation = f"{result.explanation} ({note})" if result.explanation else note
-        return dataclasses.replace(result, explanation=explanation, confirmed=False)
+        return dataclasses.replace(result, cached_at=entry.last_checked, confirmed=False)
 
     def record(self, result: Result, now: dt.datetime, policy: Policy) -> Result:
         """Fold one fresh result into the history and return it with ``confirmed`` decided."""
         entry = self.entries.get(result.url)
-        last = {k: v for k, v in result.to_dict().items() if k != "uses"}
+        last = {k: v for k, v in result.to_dict().items() if k not in _NOT_IN_LAST}
         stamp = format_time(now)
         if entry is None:
             entry = self.entries[result.url] = Entry(last=last, last_checked=stamp)
@@ -168,14 +168,8 @@ class History:
             return dataclasses.replace(result, confirmed=False)
         self._count_failure(entry, now, policy.gap)
         confirmed = policy.strict or verdict is Verdict.invalid or entry.consecutive_failures >= policy.confirm_runs
-        explanation = result.explanation
-        if not confirmed:
-            explanation = (
-                f"{explanation} (unconfirmed: failed {entry.consecutive_failures} of the "
-                f"{policy.confirm_runs} runs, {policy.confirm_hours:g} h apart, needed to confirm; "
-                f"first failure {entry.first_failure})"
-            )
-        return dataclasses.replace(result, confirmed=confirmed, explanation=explanation)
+        return dataclasses.replace(result, confirmed=confirmed, failed_runs=entry.consecutive_failures,
+                                   first_failure=entry.first_failure)
 
     @staticmethod
     def _count_failure(entry: Entry, now: dt.datetime, gap: dt.timedelta) -> None:

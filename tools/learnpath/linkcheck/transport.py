@@ -31,6 +31,8 @@ from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 # How much of a body to read when nothing needs it but a quick look may tell,
 # and the most left unread that is still drained so the connection can be reused.
 SNIFF_BYTES = 65_536
+# The longest the watchdog sleeps before looking at its deadlines again.
+_WATCHDOG_NAP = 60.0
 
 
 class Tracker:
@@ -193,7 +195,8 @@ class Watchdog:
                 due = []
                 while self._heap and (self._heap[0][0] <= now or not self._heap[0][2].active):
                     due.append(heapq.heappop(self._heap)[2])
-                wait = self._heap[0][0] - now if self._heap else None
+                # Capped: Condition.wait overflows on an infinite (or huge) timeout.
+                wait = min(self._heap[0][0] - now, _WATCHDOG_NAP) if self._heap else None
                 if not due:
                     self._cond.wait(timeout=wait)
                     continue
