@@ -101,7 +101,22 @@ def test_private_addresses_are_refused_without_allow_private(server: LinkServer,
 
 
 @pytest.mark.parametrize("args, message", [
-    (["page.md", "--workers", "0"], "must be above zero"),
+    (["page.md", "--workers", "0"], "argument --workers: '0': must be at least 1"),
+    (["page.md", "--workers", "2.5"], "'2.5' is not a whole number"),
+    (["page.md", "--delay", "nan"], "argument --delay: 'nan': must be a finite number of seconds"),
+    (["page.md", "--delay", "inf"], "argument --delay: 'inf': must be a finite number"),
+    (["page.md", "--delay", "-1"], "must be at least 0 seconds"),
+    (["page.md", "--delay", "1e9"], "must be at most 600 seconds"),
+    (["page.md", "--timeout", "inf"], "argument --timeout: 'inf': must be a finite number"),
+    (["page.md", "--timeout", "nan"], "argument --timeout: 'nan'"),
+    (["page.md", "--timeout", "0"], "must be above 0 seconds"),
+    (["page.md", "--run-timeout", "inf"], "argument --run-timeout: 'inf'"),
+    (["page.md", "--retries", "1000"], "must be at most 20 retries"),
+    (["page.md", "--per-host", "0"], "argument --per-host"),
+    (["page.md", "--confirm-hours", "nan"], "argument --confirm-hours: 'nan': must be a finite number of hours"),
+    (["page.md", "--confirm-runs", "0"], "argument --confirm-runs"),
+    (["page.md", "--max-age", "9" * 400], "argument --max-age"),
+    (["page.md", "--max-age", "1000d"], "must be at most"),
     (["page.md", "--format", "xml"], "invalid choice: 'xml'"),
     (["page.md", "--max-age", "soon"], "not a duration"),
     (["page.md", "--exclude", "(unclosed"], "not a valid regular expression"),
@@ -121,6 +136,15 @@ def test_exit_2_for_usage_errors(capsys, args: list[str], message: str) -> None:
                                            ("1d", 86400), ("1.5h", 5400), ("0", 0)])
 def test_max_age_accepts_seconds_and_units(text: str, seconds: float) -> None:
     assert parse_duration(text) == seconds
+
+
+def test_a_nan_delay_is_refused_before_any_work() -> None:
+    # It used to spin a core forever in the dispatcher (nan compares false with every time)
+    # and ignore SIGTERM; run as a user would, and bounded, so a regression cannot hang the suite.
+    page("https://example.org/never-fetched")
+    proc = subprocess.run([sys.executable, "-m", "learnpath", *BASE, "page.md", "--delay", "nan"],
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 2 and "must be a finite number" in proc.stderr and "Traceback" not in proc.stderr
 
 
 def test_exit_2_without_a_catalog_in_the_current_directory(capsys) -> None:

@@ -157,8 +157,13 @@ def test_tls_is_verified_against_the_given_ca_bundle(link_server: LinkServer) ->
     assert unverified.verdict is Verdict.ok
 
 
-@pytest.mark.parametrize(("field", "value"), [("workers", 0), ("per_host", 0), ("read_timeout", 0),
-                                               ("retries", -1), ("max_body_bytes", 10), ("run_deadline", 0)])
+@pytest.mark.parametrize(("field", "value"), [
+    ("workers", 0), ("per_host", 0), ("read_timeout", 0), ("retries", -1), ("max_body_bytes", 10),
+    ("run_deadline", 0), ("workers", 2.5), ("min_delay", float("nan")), ("min_delay", float("inf")),
+    ("read_timeout", float("inf")), ("url_deadline", float("nan")), ("connect_timeout", float("inf")),
+    ("run_deadline", float("inf")), ("backoff", float("nan")), ("retry_after_cap", float("inf")),
+    ("slowdown_delay", -1.0), ("per_host", True),
+])
 def test_bad_options_are_refused_with_the_field_named(field: str, value) -> None:
     with pytest.raises(ValueError, match=field):
         FetchOptions(**{field: value})
@@ -174,3 +179,12 @@ def test_the_connection_goes_to_the_vetted_address_not_a_fresh_dns_answer() -> N
         (result,) = checker.check([f"http://localhost:{port}/ok"])
         assert result.verdict is Verdict.ok, result
         assert srv.counters(1).requests == 1 and srv.counters(0).requests == 0
+
+
+@pytest.mark.parametrize(("field", "value"), [("confirm_runs", 0), ("confirm_hours", float("nan")),
+                                               ("confirm_hours", float("inf")), ("max_age", float("inf"))])
+def test_bad_history_policies_are_refused(field: str, value) -> None:
+    from learnpath.linkcheck.history import Policy
+
+    with pytest.raises(ValueError, match=field):
+        Policy(**{field: value})

@@ -24,7 +24,10 @@ from learnpath import __version__
 from learnpath.exits import ExitCode, UsageError
 from learnpath.linkcheck import extract, wayback
 from learnpath.linkcheck.atomic import atomic_write_text
-from learnpath.linkcheck.history import DEFAULT_HISTORY, History, HistoryError, Policy, format_time, utc_now
+from learnpath.linkcheck.history import (
+    DEFAULT_HISTORY, POLICY_BOUNDS, History, HistoryError, Policy, format_time, utc_now,
+)
+from learnpath.linkcheck.options import BOUNDS, MAX_DEFAULT_WORKERS, Bound
 from learnpath.linkcheck.report import (
     FORMATTERS, OutputFormat, Progress, Report, RunInfo, format_markdown, load_json, results_with_uses, summary,
 )
@@ -81,14 +84,29 @@ def parse_duration(text: str) -> float:
     return float(match.group(1)) * _UNIT_SECONDS[match.group(2).lower()]
 
 
-def _positive(kind: type, name: str, allow_zero: bool = False) -> Callable[[str], float | int]:
+def _number(bound: Bound, kind: type = float) -> Callable[[str], float | int]:
+    """An argparse type: a number within ``bound`` (finite: 'nan' and 'inf' are refused)."""
+
     def parse(text: str) -> float | int:
         try:
             value = kind(text)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"{text!r} is not a {name}") from None
-        if value < 0 or (value == 0 and not allow_zero):
-            raise argparse.ArgumentTypeError(f"{text!r} must be {'zero or more' if allow_zero else 'above zero'}")
+            raise argparse.ArgumentTypeError(
+                f"{text!r} is not a {'whole ' if kind is int else ''}number of {bound.unit}") from None
+        problem = bound.problem(value)
+        if problem:
+            raise argparse.ArgumentTypeError(f"{text!r}: {problem}")
+        return value
+
+    return parse
+
+
+def _duration(bound: Bound) -> Callable[[str], float]:
+    def parse(text: str) -> float:
+        value = parse_duration(text)
+        problem = bound.problem(value)
+        if problem:
+            raise argparse.ArgumentTypeError(f"{text!r}: {problem}")
         return value
 
     return parse
@@ -123,18 +141,19 @@ def add_check_links_arguments(parser: argparse.ArgumentParser) -> None:
                            "if it exists)")
 
     fetching = parser.add_argument_group("fetching")
-    fetching.add_argument("--workers", metavar="N", type=_positive(int, "whole number"), default=16,
-                          help="requests in flight at once (default: 16)")
-    fetching.add_argument("--per-host", metavar="N", type=_positive(int, "whole number"), default=2,
+    fetching.add_argument("--workers", metavar="N", type=_number(BOUNDS["workers"], int),
+                          help="requests in flight at once (default: hosts x --per-host, "
+                               f"at most {MAX_DEFAULT_WORKERS})")
+    fetching.add_argument("--per-host", metavar="N", type=_number(BOUNDS["per_host"], int), default=2,
                           help="requests in flight to one host (default: 2)")
-    fetching.add_argument("--delay", metavar="S", type=_positive(float, "number of seconds", allow_zero=True),
+    fetching.add_argument("--delay", metavar="S", type=_number(BOUNDS["min_delay"]),
                           default=0.0, help="minimum seconds between requests to one host (default: 0)")
-    fetching.add_argument("--timeout", metavar="S", type=_positive(float, "number of seconds"), default=10.0,
+    fetching.add_argument("--timeout", metavar="S", type=_number(BOUNDS["url_deadline"]), default=10.0,
                           help="give up on one URL after S seconds in all, redirects and retries included "
                                "(connecting: at most 5 s); a hung or dripping server costs no more (default: 10)")
-    fetching.add_argument("--run-timeout", metavar="S", type=_positive(float, "number of seconds"),
+    fetching.add_argument("--run-timeout", metavar="S", type=_number(BOUNDS["run_deadline"]),
                           help="stop the whole run after S seconds; unfinished URLs are reported as transient")
-    fetching.add_argument("--retries", metavar="N", type=_positive(int, "whole number", allow_zero=True),
+    fetching.add_argument("--retries", metavar="N", type=_number(BOUNDS["retries"], int),
                           default=2, help="retries for resets, 5xx and 429 (default: 2)")
     fetching.add_argument("--retry-timeouts", action="store_true",
                           help="also retry a URL that timed out (off: the history tolerates a bad night)")
@@ -148,12 +167,12 @@ def add_check_links_arguments(parser: argparse.ArgumentParser) -> None:
                         help=f"history file (default: {DEFAULT_HISTORY})")
     memory.add_argument("--no-history", action="store_true",
                         help="neither read nor write a history (then only --strict can confirm a failure)")
-    memory.add_argument("--max-age", metavar="AGE", type=parse_duration, default=86400.0,
+    memory.add_argument("--max-age", metavar="AGE", type=_duration(POLICY_BOUNDS["max_age"]), default=86400.0,
                         help="reuse a success younger than AGE: 3600, 30m, 12h, 1d; 0 disables (default: 1d)")
     memory.add_argument("--strict", action="store_true", help="confirm a failure on its first run")
-    memory.add_argument("--confirm-runs", metavar="N", type=_positive(int, "whole number"), default=2,
+    memory.add_argument("--confirm-runs", metavar="N", type=_number(POLICY_BOUNDS["confirm_runs"], int), default=2,
                         help="failing runs needed to confirm a failure (default: 2)")
-    memory.add_argument("--confirm-hours", metavar="H", type=_positive(float, "number of hours", allow_zero=True),
+    memory.add_argument("--confirm-hours", metavar="H", type=_number(POLICY_BOUNDS["confirm_hours"]),
                         default=12.0, help="hours between failing runs that count (default: 12)")
     memory.add_argument("--wayback-url", metavar="URL", default=wayback.DEFAULT_WAYBACK_URL,
                         help="Wayback Machine availability API, asked for a snapshot of confirmed-broken links")

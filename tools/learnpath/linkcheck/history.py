@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from learnpath.linkcheck.atomic import atomic_write_text
+from learnpath.linkcheck.options import Bound
 from learnpath.linkcheck.verdicts import Result, Verdict
 
 HISTORY_VERSION = 1
@@ -61,6 +62,14 @@ def parse_time(text: str) -> dt.datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=dt.timezone.utc)
 
 
+# The range of each Policy number; the CLI's flags use the same entries.
+POLICY_BOUNDS: dict[str, Bound] = {
+    "confirm_runs": Bound(1, 100, "runs", integer=True),
+    "confirm_hours": Bound(0, 24 * 366, "hours"),
+    "max_age": Bound(0, 366 * 86400),
+}
+
+
 @dataclass(frozen=True)
 class Policy:
     """When a failure is confirmed and how long a success stays fresh."""
@@ -69,6 +78,12 @@ class Policy:
     confirm_hours: float = 12.0
     strict: bool = False
     max_age: float = 86400.0  # seconds
+
+    def __post_init__(self) -> None:
+        problems = [f"{name} {problem}" for name, bound in POLICY_BOUNDS.items()
+                    if (problem := bound.problem(getattr(self, name)))]
+        if problems:
+            raise ValueError("invalid history policy: " + "; ".join(problems))
 
     @property
     def gap(self) -> dt.timedelta:
