@@ -205,3 +205,23 @@ def test_only_changed_errors_unknown_ref_and_no_repository(repo: Path, tmp_path_
 def test_links_located_as_given() -> None:
     link = Link("https://example.org/", Location("a.md", 2, 3))
     assert group_links([link, link])[0].uses == [Location("a.md", 2, 3)]
+
+
+def test_grouping_one_url_used_20000_times_is_linear(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Count location comparisons instead of timing: a list scan makes n^2/2 of them
+    # (200 million here); a set needs about one per link (only on a hash collision).
+    n = 20_000
+    links = [Link("https://example.org/same", Location("page.md", line, 1)) for line in range(1, n + 1)]
+    links += links[:100]  # the same places again: kept once
+    compared = [0]
+    original = Location.__eq__
+
+    def counting_eq(self, other):
+        compared[0] += 1
+        if compared[0] > 4 * n:
+            raise AssertionError(f"more than {4 * n} comparisons for {n} links: grouping is not linear")
+        return original(self, other)
+
+    monkeypatch.setattr(Location, "__eq__", counting_eq)
+    (target,) = group_links(links)
+    assert len(target.uses) == n and target.uses[0].line == 1 and target.uses[-1].line == n

@@ -52,11 +52,20 @@ class Target:
 
 
 def group_links(links: Iterable[Link]) -> list[Target]:
-    """Merge links by URL, keeping first-seen order and each location once."""
+    """Merge links by URL, keeping first-seen order and each location once.
+
+    Linear in the number of links: a set per URL says whether a location is
+    new (a list scan made one URL used 20,000 times cost minutes).
+    """
     targets: dict[str, Target] = {}
+    seen: dict[str, set[Location]] = {}
     for link in links:
-        target = targets.setdefault(link.url, Target(link.url))
-        if link.location not in target.uses:
+        target = targets.get(link.url)
+        if target is None:
+            target = targets[link.url] = Target(link.url)
+            seen[link.url] = set()
+        if link.location not in seen[link.url]:
+            seen[link.url].add(link.location)
             target.uses.append(link.location)
     return list(targets.values())
 
