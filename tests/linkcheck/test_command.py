@@ -219,12 +219,56 @@ def test_successes_are_cached_and_a_rerun_fetches_only_failures(server: LinkServ
 
 def test_output_file_and_rendering_a_saved_report(server: LinkServer, capsys) -> None:
     page(server.url("/status/404"), server.url("/ok"))
+    Path("out").mkdir()
     code, out, err = check(capsys, "page.md", "--strict", "--format", "json", "--output", "out/report.json")
     assert code == 1 and out == "" and "1 confirmed-broken link(s)." in err
     code = run(["check-links", "--from-json", "out/report.json", "--format", "markdown", "--output", "issue.md"])
     assert code == 1
     issue = Path("issue.md").read_text()
     assert "| page\\.md\\:3 | <" + server.url("/status/404") + "> | **Broken** (confirmed) 404" in issue
+
+
+def test_an_unwritable_output_prints_the_report_then_says_why(server: LinkServer, capsys) -> None:
+    page(server.url("/status/404"))
+    code, out, err = check(capsys, "page.md", "--strict", "--no-history", "--format", "json",
+                           "--output", "missing/report.json")
+    assert code == 2 and json.loads(out)["summary"]["confirmed_broken"] == 1  # the report, on stdout
+    assert "could not write the report to missing/report.json: the directory missing does not exist" in err
+    assert "printed above instead" in err and not Path("missing").exists()
+
+
+@pytest.mark.parametrize("where, reason", [("missing/h.json", "the directory missing does not exist"),
+                                           ("notes.txt/h.json", "the directory notes.txt is not a directory")])
+def test_an_unwritable_history_comes_after_the_report(server: LinkServer, capsys, where: str, reason: str) -> None:
+    Path("notes.txt").write_text("x")
+    page(server.url("/status/404"))
+    code, out, err = check(capsys, "page.md", "--strict", "--history", where)
+    assert code == 2 and "/status/404" in out and "1 confirmed-broken link(s)." in out  # the whole text report
+    assert f"could not save the history to {where}: {reason}" in err and "not remembered" in err
+    assert ".tmp" not in err and not Path("missing").exists()
+
+
+def test_the_default_history_directory_is_created_and_said(server: LinkServer, capsys) -> None:
+    page(server.url("/ok"))
+    code, _, err = check(capsys, "page.md")
+    assert code == 0 and "created .linkcheck/ for the link-check history" in err
+    assert server.url("/ok") in json.loads(Path(".linkcheck/history.json").read_text())["entries"]
+    _, _, err = check(capsys, "page.md")
+    assert "created" not in err
+
+
+def test_the_history_keeps_the_users_umask_and_its_symlink(server: LinkServer, capsys) -> None:
+    page(server.url("/ok"))
+    Path("store").mkdir()
+    Path("h.json").symlink_to(Path("store/real.json").absolute())
+    saved = os.umask(0o027)
+    try:
+        code, _, _ = check(capsys, "page.md", "--history", "h.json")
+    finally:
+        os.umask(saved)
+    assert code == 0 and Path("h.json").is_symlink()
+    assert server.url("/ok") in json.loads(Path("store/real.json").read_text())["entries"]
+    assert Path("store/real.json").stat().st_mode & 0o777 == 0o640
 
 
 def test_exclusions_skip_urls(server: LinkServer, capsys) -> None:

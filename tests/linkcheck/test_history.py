@@ -81,6 +81,7 @@ def test_successes_are_cached_within_max_age_and_failures_never() -> None:
 
 def test_round_trip_through_the_file(tmp_path: Path) -> None:
     path = tmp_path / "sub" / "history.json"
+    path.parent.mkdir()  # the writer never creates a directory on its own (test_atomic.py)
     history, policy = History.load(path), Policy()
     assert history.entries == {}
     history.record(result(Verdict.broken), hours(0), policy)

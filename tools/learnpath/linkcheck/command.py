@@ -23,7 +23,7 @@ from typing import Iterator
 from learnpath import __version__
 from learnpath.exits import ExitCode, UsageError
 from learnpath.linkcheck import extract, wayback
-from learnpath.linkcheck.atomic import atomic_write_text
+from learnpath.linkcheck.atomic import WriteFailed, atomic_write_text
 from learnpath.linkcheck.history import (
     DEFAULT_HISTORY, POLICY_BOUNDS, History, HistoryError, Policy, format_time, utc_now,
 )
@@ -163,8 +163,9 @@ def add_check_links_arguments(parser: argparse.ArgumentParser) -> None:
                           help="allow loopback and private addresses (for tests; never in CI on pull requests)")
 
     memory = parser.add_argument_group("memory between runs")
-    memory.add_argument("--history", metavar="PATH", type=Path, default=DEFAULT_HISTORY,
-                        help=f"history file (default: {DEFAULT_HISTORY})")
+    memory.add_argument("--history", metavar="PATH", type=Path,
+                        help=f"history file, in an existing directory (default: {DEFAULT_HISTORY}; "
+                             f"{DEFAULT_HISTORY.parent}/ is created if missing)")
     memory.add_argument("--no-history", action="store_true",
                         help="neither read nor write a history (then only --strict can confirm a failure)")
     memory.add_argument("--max-age", metavar="AGE", type=_duration(POLICY_BOUNDS["max_age"]), default=86400.0,
@@ -226,7 +227,10 @@ def _render_saved(args: argparse.Namespace) -> int:
         report = load_json(args.from_json.read_text(encoding="utf-8"))
     except (ValueError, KeyError, TypeError) as exc:
         raise UsageError(f"{args.from_json}: not a JSON report written by check-links ({exc})") from None
-    _emit(report, args)
+    problem = _emit(report, args)
+    if problem:
+        print(f"check-links: {problem}", file=sys.stderr)
+        return ExitCode.USAGE
     return ExitCode.FAILED if report.confirmed_broken else ExitCode.OK
 
 
@@ -243,7 +247,7 @@ def _check(args: argparse.Namespace) -> int:
     kept = [t for t in targets if extract.excluded_by(t.url, exclusions) is None]
     uses = {t.url: t.uses for t in kept}
 
-    history = History.load(None if args.no_history else args.history)
+    history = History.load(None if args.no_history else args.history or DEFAULT_HISTORY)
     policy = Policy(confirm_runs=args.confirm_runs, confirm_hours=args.confirm_hours,
                     strict=args.strict, max_age=args.max_age)
     cached = {t.url: r for t in kept if (r := history.cached(t.url, started, policy)) is not None}
@@ -254,7 +258,6 @@ def _check(args: argparse.Namespace) -> int:
     results = results_with_uses([r for r in results if r is not None], uses)
     if not args.no_wayback and stop_signal is None:  # a stopped run should end now, not ask the archive
         results = _suggest_snapshots(results, history, args.wayback_url, args.timeout)
-    history.save()
 
     info = RunInfo(
         started=format_time(started), finished=format_time(utc_now()), elapsed=round(time.monotonic() - clock, 3),
@@ -264,10 +267,38 @@ def _check(args: argparse.Namespace) -> int:
         learnpath_version=__version__,
     )
     report = Report(info=info, results=results, cached=set(cached))
-    _emit(report, args)
+    # The report first: whatever cannot be written afterwards, the run's findings are shown.
+    problems = [_emit(report, args), _save_history(history, args)]
+    for problem in filter(None, problems):
+        print(f"check-links: {problem}", file=sys.stderr)
     if stop_signal is not None:
         return ExitCode.TERMINATED if stop_signal == signal.SIGTERM else ExitCode.INTERRUPTED
+    if any(problems):
+        return ExitCode.USAGE
     return ExitCode.FAILED if report.confirmed_broken else ExitCode.OK
+
+
+def _save_history(history: History, args: argparse.Namespace) -> str | None:
+    """Save the history; a sentence saying what could not be written and why, or None.
+
+    Only the default history's own directory is created when missing (and the
+    user is told); any other missing directory is the user's to create.
+    """
+    if history.path is None:
+        return None
+    directory = history.path.parent
+    if args.history is None and not directory.exists():
+        try:
+            directory.mkdir()
+        except OSError as exc:
+            return f"could not create {directory}/ for the link-check history: {exc.strerror or exc}"
+        print(f"check-links: created {directory}/ for the link-check history", file=sys.stderr)
+    try:
+        history.save()
+    except WriteFailed as exc:
+        return (f"could not save the history to {exc.path}: {exc.reason}. The report above is complete, "
+                "but this run is not remembered: its failures will not count toward confirming them.")
+    return None
 
 
 def _exclusions(args: argparse.Namespace) -> list[extract.Exclusion]:
@@ -322,8 +353,8 @@ def _fetch(urls: list[str], args: argparse.Namespace, history: History,
         with lock:
             recorded[result.url] = history.record(result, utc_now(), policy)
             if time.monotonic() - last_checkpoint[0] >= CHECKPOINT_SECONDS:
-                last_checkpoint[0] = time.monotonic()
-                history.save()
+                # A checkpoint that fails is not retried until the end, where the failure is reported.
+                last_checkpoint[0] = float("inf") if _save_history(history, args) else time.monotonic()
         if progress is not None:
             progress.advance(result)
 
@@ -390,16 +421,24 @@ def _github_blob_base() -> str | None:
     return f"{server}/{repo}/blob/{sha}/" if server and repo and sha else None
 
 
-def _emit(report: Report, args: argparse.Namespace) -> None:
-    """Write the report where asked; the summary goes to stderr unless the text report holds it."""
+def _emit(report: Report, args: argparse.Namespace) -> str | None:
+    """Write the report where asked, or to standard output if that fails (then say why).
+
+    The summary goes to stderr unless the text report on stdout holds it.
+    """
     if args.format is OutputFormat.markdown:
         text = format_markdown(report, link_base=_github_blob_base())
     else:
         text = FORMATTERS[args.format](report)
+    problem = None
     if args.output is not None:
-        atomic_write_text(args.output, text)
-    else:
+        try:
+            atomic_write_text(args.output, text)
+        except WriteFailed as exc:
+            problem = f"could not write the report to {exc.path}: {exc.reason}; it is printed above instead."
+    if args.output is None or problem:
         sys.stdout.write(text)
         sys.stdout.flush()
     if args.output is not None or args.format is not OutputFormat.text:
         print(summary(report), file=sys.stderr)
+    return problem
