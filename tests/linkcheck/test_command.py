@@ -170,6 +170,27 @@ def test_damaged_history_gives_exit_2_with_a_hint(server: LinkServer, capsys, co
     assert Path("h.json").read_text() == content  # left as it was
 
 
+def test_damaged_history_entries_are_dropped_and_the_run_goes_on(server: LinkServer, capsys) -> None:
+    ok, bad = server.url("/ok"), server.url("/status/404")
+    page(ok, bad)
+
+    def entry(url: str, verdict: str, **fields) -> dict:
+        last = {"url": url, "verdict": verdict, "status": 200, "final_url": url, "elapsed": 0.1, "attempts": 1,
+                "explanation": "x", "suggestion": "y", "confirmed": False}
+        return {"last": last, "last_checked": "2026-11-20T03:00:00Z", **fields}
+
+    Path("h.json").write_text(json.dumps({"version": 1, "entries": {
+        ok: entry(ok, "ok", last_checked="2999-01-01T00:00:00Z"),  # "checked" in 2999: cached until then
+        bad: entry(bad, "broken", consecutive_failures=1, last_counted_failure=7),  # broke record() after the run
+    }}))
+    code, out, err = check(capsys, "page.md", "--history", "h.json", "--format", "json")
+    assert code == 0 and err.count("is damaged") == 2 and "checked afresh" in err
+    report = load_json(out)
+    assert report.info.fetched == 2 and report.info.cached == 0
+    saved = json.loads(Path("h.json").read_text())["entries"]
+    assert saved[ok]["last_checked"] < "2999" and saved[bad]["consecutive_failures"] == 1
+
+
 def test_help_documents_the_exit_codes(capsys) -> None:
     assert run(["check-links", "--help"]) == 0
     text = capsys.readouterr().out

@@ -247,7 +247,9 @@ def _check(args: argparse.Namespace) -> int:
     kept = [t for t in targets if extract.excluded_by(t.url, exclusions) is None]
     uses = {t.url: t.uses for t in kept}
 
-    history = History.load(None if args.no_history else args.history or DEFAULT_HISTORY)
+    history = History.load(None if args.no_history else args.history or DEFAULT_HISTORY, started)
+    for warning in history.warnings:
+        print(warning, file=sys.stderr)
     policy = Policy(confirm_runs=args.confirm_runs, confirm_hours=args.confirm_hours,
                     strict=args.strict, max_age=args.max_age)
     cached = {t.url: r for t in kept if (r := history.cached(t.url, started, policy)) is not None}
