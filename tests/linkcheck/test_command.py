@@ -292,6 +292,16 @@ def test_the_history_keeps_the_users_umask_and_its_symlink(server: LinkServer, c
     assert Path("store/real.json").stat().st_mode & 0o777 == 0o640
 
 
+def test_a_catastrophic_exclusion_cannot_stall_the_run(server: LinkServer) -> None:
+    # Run as a user would, in a process bounded here, so a regression fails instead of hanging.
+    page(server.url("/ok"), "https://x.example/" + "a" * 40 + "!")
+    start = time.monotonic()
+    proc = subprocess.run([sys.executable, "-m", "learnpath", *BASE, "page.md", "--no-history",
+                           "--exclude", "(a+)+$"], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2 and "--exclude: the exclusion '(a+)+$' did not finish" in proc.stderr
+    assert time.monotonic() - start < 100  # the budget is 5 s; the pattern alone would take hours
+
+
 def test_exclusions_skip_urls(server: LinkServer, capsys) -> None:
     page(server.url("/status/404"), server.url("/ok"))
     Path("linkcheck-exclude.txt").write_text("/status/  # the test says so\n")

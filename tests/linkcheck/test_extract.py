@@ -142,8 +142,9 @@ def test_exclude_file_entries_bad_regex_and_missing_reason(tmp_path: Path) -> No
     exclusions, warnings = extract.parse_exclude_file(good)
     assert [e.why for e in exclusions] == ["answers 403 to every bot", ""]
     assert warnings and f"{good}:4" in warnings[0]
-    assert extract.excluded_by("https://blocked.example/x", exclusions) is exclusions[0]
-    assert extract.excluded_by("https://fine.example/", exclusions) is None
+    assert extract.excluded(["https://blocked.example/x", "https://fine.example/", "https://noreason.example/"],
+                            exclusions) == {"https://blocked.example/x": exclusions[0],
+                                            "https://noreason.example/": exclusions[1]}
     bad = tmp_path / "bad.txt"
     bad.write_text("ok  # fine\n(unclosed  # oops\n")
     with pytest.raises(extract.SourceError, match=rf"{bad}:2: .*not a valid regular expression"):
@@ -225,3 +226,21 @@ def test_grouping_one_url_used_20000_times_is_linear(monkeypatch: pytest.MonkeyP
     monkeypatch.setattr(Location, "__eq__", counting_eq)
     (target,) = group_links(links)
     assert len(target.uses) == n and target.uses[0].line == 1 and target.uses[-1].line == n
+
+
+def test_an_exclusion_that_backtracks_without_end_is_named_within_its_budget(tmp_path: Path) -> None:
+    # (a+)+$ on 40 a's and a mismatch takes 2^40 steps in Python's re; the child doing the
+    # matching is killed at the budget and the pattern named with its file and line.
+    path = tmp_path / "ex.txt"
+    path.write_text("fine\\.example  # ok\n(a+)+$  # oops\n")
+    exclusions, _ = extract.parse_exclude_file(path)
+    urls = ["https://fine.example/", "https://x.example/" + "a" * 40 + "!"]
+    with pytest.raises(extract.SourceError, match=rf"{path}:2: the exclusion '\(a\+\)\+\$' did not finish"):
+        extract.excluded(urls, exclusions, budget=1.0)
+
+
+def test_the_first_matching_exclusion_wins() -> None:
+    first, second = extract.compile_exclusion("example", "a"), extract.compile_exclusion("x", "b")
+    assert extract.excluded(["https://x.example/", "https://y.test/x", "https://z.test/"], [first, second]) == {
+        "https://x.example/": first, "https://y.test/x": second}
+    assert extract.excluded([], [first]) == {} and extract.excluded(["https://x.example/"], []) == {}

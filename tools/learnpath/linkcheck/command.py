@@ -244,7 +244,8 @@ def _check(args: argparse.Namespace) -> int:
     if args.only_changed:
         links = extract.changed_links(links, args.only_changed)
     targets = extract.group_links(links)
-    kept = [t for t in targets if extract.excluded_by(t.url, exclusions) is None]
+    skipped = extract.excluded([t.url for t in targets], exclusions)
+    kept = [t for t in targets if t.url not in skipped]
     uses = {t.url: t.uses for t in kept}
 
     history = History.load(None if args.no_history else args.history or DEFAULT_HISTORY, started)

@@ -14,8 +14,10 @@ rules (and their tests) easy to read.
 from __future__ import annotations
 
 import html
+import json
 import re
 import subprocess
+import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -395,5 +397,50 @@ def parse_exclude_file(path: Path) -> tuple[list[Exclusion], list[str]]:
     return exclusions, warnings
 
 
-def excluded_by(url: str, exclusions: Iterable[Exclusion]) -> Exclusion | None:
-    return next((e for e in exclusions if e.pattern.search(url)), None)
+# All the exclusion matching of a run must finish within this many seconds.
+EXCLUDE_BUDGET = 5.0
+
+# Run in a child process: Python's re backtracks and cannot be interrupted, so a
+# pattern such as (a+)+$ can take longer than the universe on a 40-character URL.
+# The child says which pattern it is on, so the one that ran over can be named.
+_MATCHER = """
+import json, re, sys
+data = json.load(sys.stdin)
+first = {}
+for j, pattern in enumerate(data["patterns"]):
+    print("P", j, flush=True)
+    search = re.compile(pattern).search
+    for i, url in enumerate(data["urls"]):
+        if i not in first and search(url):
+            first[i] = j
+print("R", json.dumps(first), flush=True)
+"""
+
+
+def excluded(urls: list[str], exclusions: list[Exclusion], budget: float = EXCLUDE_BUDGET) -> dict[str, Exclusion]:
+    """The URLs an exclusion matches, each with the first that does (in the order given).
+
+    Bounded: the matching runs in a child process killed after ``budget``
+    seconds, and a pattern that runs over is a SourceError naming it (where it
+    came from, what to change), so a catastrophic pattern cannot stall CI.
+    """
+    if not urls or not exclusions:
+        return {}
+    payload = json.dumps({"patterns": [e.pattern.pattern for e in exclusions], "urls": urls})
+    try:
+        proc = subprocess.run([sys.executable, "-I", "-S", "-c", _MATCHER], input=payload, capture_output=True,
+                              text=True, timeout=budget)
+    except subprocess.TimeoutExpired as exc:
+        output = exc.stdout.decode() if isinstance(exc.stdout, bytes) else exc.stdout or ""
+        started = [line.split()[1] for line in output.splitlines() if line.startswith("P ")]
+        stuck = exclusions[int(started[-1])] if started else exclusions[0]
+        raise SourceError(
+            f"{stuck.origin}: the exclusion {stuck.pattern.pattern!r} did not finish matching the "
+            f"{len(urls)} URL(s) within {budget:g} s: it backtracks without end on some URL (nested "
+            "quantifiers such as (a+)+, or alternatives that overlap such as (a|ab)*); rewrite it "
+            "without them, e.g. [a-z0-9.-]* instead of ([a-z0-9-]+\\.)*"
+        ) from None
+    result = next((line[2:] for line in proc.stdout.splitlines() if line.startswith("R ")), None)
+    if proc.returncode != 0 or result is None:
+        raise SourceError(f"matching the exclusions failed: {proc.stderr.strip()[-500:] or proc.returncode}")
+    return {urls[int(i)]: exclusions[j] for i, j in json.loads(result).items()}
