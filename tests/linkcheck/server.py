@@ -25,10 +25,11 @@ Endpoints (any host):
     /hang-body                 headers of a 200, then silence
     /huge                      200 with a 10 GB Content-Length, streamed until the client leaves
     /drip?interval=S           200, one byte every S seconds (default 1)
-    /watch?v=ID                YouTube-like page: ID "gone" (ERROR status), "private", "oembedgone"
-                               (page fine, oEmbed 404), "agegate", "consent"/"consentgone" (a consent
-                               wall without player data; oEmbed 200/404), anything else plays
-    /oembed?url=...            404 for gone/oembedgone, 401 for private, else 200 JSON
+    /watch?v=ID                YouTube-like page, by the id's prefix: "gone" (ERROR status), "private",
+                               "oembedgone" (page fine, oEmbed 404), "agegate", "consent"/"consentgone"
+                               (a consent wall without player data; oEmbed 200/404), anything else plays
+    /embed/ID                  an embed page without player data (only oEmbed can tell)
+    /oembed?url=...            404 for gone/oembedgone/consentgone, 401 for private, else 200 JSON
     /challenge                 403 Cloudflare-style "Just a moment..." page; /challenge503 the same with 503
     /soft404                   200 whose <title> is "Page not found"
     /text                      200 text/plain (no anchors to check)
@@ -300,30 +301,40 @@ _YT_PAGE = (
 )
 
 
+# What a video id plays, by its prefix (ids are padded to YouTube's 11 characters).
+_VIDEO_KINDS = ("oembedgone", "consentgone", "consent", "gone", "private", "agegate")
+
+
+def _video_kind(vid: str) -> str:
+    return next((kind for kind in _VIDEO_KINDS if vid.startswith(kind)), "alive")
+
+
 def _watch(h: _Handler, path: str):
-    vid = h.query.get("v", "")
-    if vid == "gone":
+    kind = _video_kind(h.query.get("v", ""))
+    if path.startswith("/embed/"):  # no player data in the page: only oEmbed can tell
+        return h.send(200, "<html><head><title>Embedded video</title></head><body>player</body></html>")
+    if kind == "gone":
         status = ('{"status":"ERROR","reason":"This video isn\\u0027t available anymore",'
                   '"errorScreen":{"playerErrorMessageRenderer":{"subreason":{"simpleText":"Video unavailable"}}}}')
         return h.send(200, _YT_PAGE.format(title="- YouTube", status=status))
-    if vid == "private":
+    if kind == "private":
         status = '{"status":"LOGIN_REQUIRED","reason":"This video is private"}'
         return h.send(200, _YT_PAGE.format(title="- YouTube", status=status))
-    if vid == "agegate":
+    if kind == "agegate":
         status = '{"status":"LOGIN_REQUIRED","reason":"Sign in to confirm your age"}'
         return h.send(200, _YT_PAGE.format(title="A lecture - YouTube", status=status))
-    if vid.startswith("consent"):  # no player JSON at all (a consent wall): only oEmbed can tell
+    if kind.startswith("consent"):  # no player JSON at all (a consent wall): only oEmbed can tell
         return h.send(200, "<html><head><title>Before you continue</title></head><body>consent</body></html>")
     h.send(200, _YT_PAGE.format(title="A lecture - YouTube", status='{"status":"OK","playableInEmbed":true}'))
 
 
 def _oembed(h: _Handler, path: str):
     target = h.query.get("url", "")
-    vid = (parse_qs(urlsplit(target).query).get("v") or [""])[0]
+    kind = _video_kind((parse_qs(urlsplit(target).query).get("v") or [""])[0])
     h.server.owner.bump("oembed")
-    if vid in ("gone", "oembedgone", "consentgone"):
+    if kind in ("gone", "oembedgone", "consentgone"):
         return h.send(404, "Not Found", ctype="text/html")
-    if vid == "private":
+    if kind == "private":
         return h.send(401, "Unauthorized", ctype="text/html")
     h.send(200, json.dumps({"title": "A lecture", "type": "video"}), ctype="application/json")
 
@@ -367,7 +378,7 @@ _ROUTES = {
 }
 _PREFIXES = {
     "/status/": _status, "/flaky/": _flaky, "/reset/": _reset, "/chain/": _chain, "/loop/": _loop,
-    "/ratelimit/": _ratelimit, "/ratelimit-date/": _ratelimit,
+    "/ratelimit/": _ratelimit, "/ratelimit-date/": _ratelimit, "/embed/": _watch,
 }
 
 
