@@ -488,3 +488,11 @@ def test_a_bug_is_one_line_not_a_traceback(capsys, monkeypatch: pytest.MonkeyPat
     page("https://example.org/x")
     code, _, err = check(capsys, "page.md")
     assert code == 3 and "internal error: RuntimeError: boom" in err and "LEARNPATH_DEBUG=1" in err
+
+
+def test_checking_a_page_does_not_import_the_catalog_models() -> None:
+    # pydantic is a third of the start-up before the first request; a Markdown page needs none of it.
+    code = ("import sys, learnpath.cli, learnpath.linkcheck.command, learnpath.linkcheck.checker, "
+            "learnpath.linkcheck.extract; print(sorted(m for m in sys.modules if m.startswith('pydantic'))[:1])")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0 and proc.stdout.strip() == "[]", proc.stdout + proc.stderr

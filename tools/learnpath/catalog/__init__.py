@@ -14,12 +14,34 @@ Public API::
 at all: the CLI exits 2 for it, 1 for an invalid catalog.
 """
 
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from learnpath.catalog.problems import CatalogInvalid, CatalogUnreadable, Location, Problem, Severity
-from learnpath.catalog.schema import Catalog, Kind, LearningPath, Level, Resource, Stage, Step, Topic
 from learnpath.catalog.urls import normalize_url
-from learnpath.catalog.validate import LoadedCatalog, load_catalog
+
+# The models need pydantic, a third of a second to import; they are imported on first
+# use, so a module that needs only Location or normalize_url (the link checker on a
+# Markdown page) does not pay for them.
+_LAZY = {name: "schema" for name in ("Catalog", "Kind", "LearningPath", "Level", "Resource", "Stage", "Step", "Topic")}
+_LAZY.update({"LoadedCatalog": "validate", "load_catalog": "validate"})
+
+if TYPE_CHECKING:
+    from learnpath.catalog.schema import Catalog, Kind, LearningPath, Level, Resource, Stage, Step, Topic
+    from learnpath.catalog.validate import LoadedCatalog, load_catalog
 
 __all__ = [
     "Catalog", "CatalogInvalid", "CatalogUnreadable", "Kind", "LearningPath", "Level", "LoadedCatalog", "Location",
     "Problem", "Resource", "Severity", "Stage", "Step", "Topic", "load_catalog", "normalize_url",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'learnpath.catalog' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"learnpath.catalog.{module}"), name)
+    globals()[name] = value  # later lookups skip this function
+    return value

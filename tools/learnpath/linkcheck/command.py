@@ -371,6 +371,9 @@ def _fetch(urls: list[str], args: argparse.Namespace, history: History,
         for result in returned:  # anything the callback did not see (it should have seen all)
             if result.url not in recorded:
                 recorded[result.url] = history.record(result, utc_now(), policy)
+    if checker.stats.internal_errors:
+        print(f"check-links: {checker.stats.internal_errors} request(s) ended in an internal error, reported as "
+              "transient; this is a bug in learnpath: please report the explanations shown", file=sys.stderr)
     return recorded, stopped()
 
 
