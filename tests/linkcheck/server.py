@@ -230,7 +230,6 @@ def _loop(h: _Handler, path: str):
 
 
 def _ratelimit(h: _Handler, path: str):
-    key = path.split("/", 2)[2]
     after = float(h.query.get("after", "1"))
     n = h.server.owner.bump(f"ratelimit:{path}")
     if n == 1:
@@ -239,7 +238,6 @@ def _ratelimit(h: _Handler, path: str):
             value = formatdate(time.time() + after + 1, usegmt=True)
         else:
             value = str(int(after)) if after == int(after) else str(after)
-        del key
         return h.send(429, "slow down", headers={"Retry-After": value})
     h.send(200, PAGE)
 

@@ -74,7 +74,7 @@ def test_the_validator_refuses_a_url_whose_host_mixes_scripts(tmp_path: Path) ->
 
 def test_idn_and_punycode_spellings_are_one_address() -> None:
     assert same_url(f"https://{IDN}/page", f"https://{IDNA2008}/page")
-    assert same_url(f"https://www.FAß.example/page/", f"http://{IDNA2008}/page")
+    assert same_url("https://www.FAß.example/page/", f"http://{IDNA2008}/page")
     assert not same_url(f"https://{IDN}/page", f"https://{IDNA2003}/page")  # IDNA 2003's name is another domain
     assert normalize_url(f"https://{IDN}/page") == f"https://{IDNA2008}/page"
 
