@@ -16,11 +16,11 @@ at all: the CLI exits 2 for it, 1 for an invalid catalog.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from learnpath.catalog.problems import CatalogInvalid, CatalogUnreadable, Location, Problem, Severity
 from learnpath.catalog.urls import normalize_url
+from learnpath.lazy import lazy_exports
 
 # The models need pydantic, a third of a second to import; they are imported on first
 # use, so a module that needs only Location or normalize_url (the link checker on a
@@ -38,10 +38,4 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'learnpath.catalog' has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"learnpath.catalog.{module}"), name)
-    globals()[name] = value  # later lookups skip this function
-    return value
+__getattr__ = lazy_exports(__name__, _LAZY, globals())

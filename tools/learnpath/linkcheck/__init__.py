@@ -14,8 +14,9 @@ pays for importing ``requests``.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from learnpath.lazy import lazy_exports
 
 _EXPORTS = {
     "DEFAULT_DETECTORS": "detectors", "Detector": "detectors", "default_detectors": "detectors",
@@ -36,10 +37,4 @@ if TYPE_CHECKING:
     from learnpath.linkcheck.verdicts import FragmentStatus, Result, Verdict
 
 
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'learnpath.linkcheck' has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"learnpath.linkcheck.{module}"), name)
-    globals()[name] = value  # later lookups skip this function
-    return value
+__getattr__ = lazy_exports(__name__, _EXPORTS, globals())
