@@ -433,7 +433,10 @@ def excluded(urls: list[str], exclusions: list[Exclusion], budget: float = EXCLU
     except subprocess.TimeoutExpired as exc:
         output = exc.stdout.decode() if isinstance(exc.stdout, bytes) else exc.stdout or ""
         started = [line.split()[1] for line in output.splitlines() if line.startswith("P ")]
-        stuck = exclusions[int(started[-1])] if started else exclusions[0]
+        if not started:
+            raise SourceError(f"matching the URLs against the exclusions did not even start within {budget:g} s; "
+                              "is the machine overloaded? Re-run it") from None
+        stuck = exclusions[int(started[-1])]
         raise SourceError(
             f"{stuck.origin}: the exclusion {stuck.pattern.pattern!r} did not finish matching the "
             f"{len(urls)} URL(s) within {budget:g} s: it backtracks without end on some URL (nested "
