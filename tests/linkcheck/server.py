@@ -34,6 +34,8 @@ Endpoints (any host):
     /soft404                   200 whose <title> is "Page not found"
     /text                      200 text/plain (no anchors to check)
     /big-page?kb=N             200 HTML of N KB whose only anchor is at the very end
+    /hostile/status            403 whose reason phrase carries terminal escapes, a mention, a tag, an image
+    /hostile/title             200 whose <title> says "Page not found" and carries the same
 
 Other listeners: `refused_url` (a closed port), `garbage_url` (a raw socket
 that answers with bytes that are not HTTP), `slow_headers_url` (a status line,
@@ -143,9 +145,9 @@ class _Handler(BaseHTTPRequestHandler):
             self._mark_done()
 
     def send(self, status: int, body: str | bytes = b"", ctype: str = "text/html; charset=utf-8",
-             headers: dict[str, str] | None = None):
+             headers: dict[str, str] | None = None, reason: str | None = None):
         data = body.encode() if isinstance(body, str) else body
-        self.send_response(status)
+        self.send_response(status, reason)
         self.send_header("Content-Type", ctype)
         self.send_header("Content-Length", str(len(data)))
         for key, value in (headers or {}).items():
@@ -364,6 +366,17 @@ def _big_page(h: _Handler, path: str):
     h.send(200, body + "<h2 id='end'>End</h2></body></html>")
 
 
+# A hostile server: terminal escapes in its status line and, with a mention, a tag and an
+# image, in a page title; one trips the blocked rule, the other the "not found" title rule.
+HOSTILE_TEXT = "\x1b]0;pwned\x07\x1b[2J @octocat <img src=x onerror=alert(1)> ![t](https://evil.example/t.png)"
+
+
+def _hostile(h: _Handler, path: str):
+    if path.endswith("/status"):
+        return h.send(403, "no", reason="Forbidden " + HOSTILE_TEXT)
+    h.send(200, f"<html><head><title>Page not found {HOSTILE_TEXT}</title></head><body></body></html>")
+
+
 def _not_found(h: _Handler, path: str):
     h.send(404, "<html><head><title>404 Not Found</title></head><body>no such endpoint</body></html>")
 
@@ -376,7 +389,7 @@ _ROUTES = {
 }
 _PREFIXES = {
     "/status/": _status, "/flaky/": _flaky, "/reset/": _reset, "/chain/": _chain, "/loop/": _loop,
-    "/ratelimit/": _ratelimit, "/ratelimit-date/": _ratelimit, "/embed/": _watch,
+    "/ratelimit/": _ratelimit, "/ratelimit-date/": _ratelimit, "/embed/": _watch, "/hostile/": _hostile,
 }
 
 

@@ -302,6 +302,18 @@ def test_a_catastrophic_exclusion_cannot_stall_the_run(server: LinkServer) -> No
     assert time.monotonic() - start < 100  # the budget is 5 s; the pattern alone would take hours
 
 
+@pytest.mark.parametrize("fmt", ["text", "github", "markdown"])
+def test_text_from_a_hostile_server_is_escaped_in_every_report(server: LinkServer, capsys, fmt: str) -> None:
+    page(server.url("/hostile/status"), server.url("/hostile/title"))
+    code, out, err = check(capsys, "page.md", "--no-history", "--strict", "--get-bodies", "--format", fmt)
+    assert code == 1 and "/hostile/title" in out and "/hostile/status" in out
+    for control in ("\x1b", "\x07", "\r"):
+        assert control not in out + err
+    assert "\\x1b" in out and "pwned" in out  # shown, as text
+    if fmt == "markdown":
+        assert "@octocat" not in out and "\\@<!-- -->octocat" in out and "\\<img" in out and "\\!\\[t\\]" in out
+
+
 def test_exclusions_skip_urls(server: LinkServer, capsys) -> None:
     page(server.url("/status/404"), server.url("/ok"))
     Path("linkcheck-exclude.txt").write_text("/status/  # the test says so\n")
