@@ -64,6 +64,11 @@ def _web_url(value: str) -> str:
         raise ValueError("has no host; write the full address, e.g. https://example.org/page")
     if parts.username is not None or parts.password is not None:
         raise ValueError("contains credentials (user:password@); remove them")
+    from learnpath.hostnames import host_problem  # the link checker's own rule for host names
+
+    problem = host_problem(parts.hostname)
+    if problem:
+        raise ValueError(problem)
     return value
 
 
