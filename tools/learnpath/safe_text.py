@@ -49,3 +49,20 @@ def escape_markdown(text: str) -> str:
     """``text`` as literal Markdown: controls escaped, every Markdown/HTML metacharacter
     backslash-escaped (``@user`` cannot mention, ``![x](y)`` cannot embed, ``<b>`` is text)."""
     return _MARKDOWN.sub(r"\\\1", escape_control(text))
+
+
+def escape_workflow_data(text: str) -> str:
+    """``text`` as the message of a GitHub workflow command (``::error ...::MESSAGE``).
+
+    ``%``, CR and LF are percent-encoded as GitHub's runner expects (a line
+    break shows as one in the annotation, but cannot end the command early or
+    start a second one); every other control is escaped as ``\\xNN``, since the
+    log viewer would act on it.
+    """
+    lines = text.replace("%", "%25").replace("\r", "%0D").split("\n")
+    return "%0A".join(escape_control(line) for line in lines)
+
+
+def escape_workflow_property(text: str) -> str:
+    """``text`` as a property value of a workflow command: also ``:`` and ``,``, which delimit properties."""
+    return escape_workflow_data(text).replace(":", "%3A").replace(",", "%2C")

@@ -128,10 +128,13 @@ def _check(lines: list[str], stack: list[_Level], previous: int, index: int, ind
             return None  # `steps:` then `- resource:` in the same column
         level = same[-1]
         if item:
+            items = [lv for lv in stack if lv.item and lv.column < indent]
+            expected = items[-1].column if items else max(indent - 2, 0)
             return _mistake(index, indent, level, lines,
                             f"starts a new list item at {_spaces(indent)}, the column of the keys of the entry "
                             f"that {_key_name(lines[level.line])} on line {level.line + 1} belongs to",
-                            "indent the `- ` like the items before it, or remove it if this is a field")
+                            f"indent it by {_spaces(expected)} like the items before it, or remove the `- ` if "
+                            "this is a field")
         keys = next((lv for lv in reversed(stack) if lv.line == level.line and not lv.item), None)
         expected = keys.column if keys is not None else indent + 2
         return _mistake(index, indent, level, lines,
