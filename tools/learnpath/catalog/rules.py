@@ -50,12 +50,12 @@ class Rule(Enum):
     SEVERAL_DOCUMENTS = ("LP011", "a second YAML document ('---') in the file")
     COMPLEX_KEY = ("LP012", "a list or mapping used as a mapping key")
     EMPTY_FILE = ("LP013", "the file holds no YAML at all")
-    YAML11_BOOLEAN = ("LP014", "yes/no/on/off/y/n for true or false (YAML 1.1 spellings that readers disagree on)")
+    YAML11_BOOLEAN = ("LP014", "yes, no, on or off for true or false (YAML 1.1 spellings that readers disagree on)")
 
     # 1xx: a field or record against the schema
     UNKNOWN_FIELD = ("LP101", "a field the schema does not have, usually a misspelling")
     MISSING_FIELD = ("LP102", "a required field is missing")
-    WRONG_TYPE = ("LP103", "a value of the wrong type: text for a number, a list for a mapping, ...")
+    WRONG_TYPE = ("LP103", "a value of the wrong type, such as text for a number or a list for a mapping")
     UNKNOWN_CHOICE = ("LP104", "a value outside a closed set, such as a kind or level that does not exist")
     BAD_ID = ("LP105", "an id that is not lower-case words joined by single hyphens")
     LENGTH = ("LP106", "text too short or too long, or a list with too many or too few items")
