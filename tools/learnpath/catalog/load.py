@@ -138,15 +138,17 @@ class YamlDocument:
         return Location(str(self.path), line, offset - self._line_starts[line - 1] + 1)
 
 
-def load_yaml(path: str | os.PathLike[str], *, max_bytes: int = MAX_BYTES) -> YamlDocument:
+def load_yaml(path: str | os.PathLike[str], *, max_bytes: int = MAX_BYTES, text: str | None = None) -> YamlDocument:
     """Read ``path`` as one YAML mapping with positions.
 
     Raises ``CatalogUnreadable`` when the file cannot be read at all (missing,
     a directory, no permission) and ``CatalogInvalid`` listing every problem
-    found in its bytes, encoding or YAML structure.
+    found in its bytes, encoding or YAML structure. With ``text``, that text is
+    checked instead of the file's (a result about to be written), and
+    ``path`` only names it in messages.
     """
     file = Path(path)
-    document = YamlDocument(file, None, _read_text(file, max_bytes))
+    document = YamlDocument(file, None, _read_text(file, max_bytes) if text is None else text)
     problems = _mojibake_problems(document)
     builder = _Builder(document)
     builder.build()

@@ -48,14 +48,14 @@ class LoadedCatalog:
         return self.document.location(*keys)
 
 
-def load_catalog(path: str | os.PathLike[str], *, max_bytes: int = MAX_BYTES) -> LoadedCatalog:
-    """Read and validate the catalog at ``path``.
+def load_catalog(path: str | os.PathLike[str], *, max_bytes: int = MAX_BYTES, text: str | None = None) -> LoadedCatalog:
+    """Read and validate the catalog at ``path`` (or ``text``, named ``path`` in messages).
 
     Raises ``CatalogInvalid`` with every problem found (``CatalogUnreadable``,
     a subclass, when the file cannot be read at all). The file is only read.
     """
     with _gc_paused():
-        return _load(path, max_bytes)
+        return _load(path, max_bytes, text)
 
 
 @contextlib.contextmanager
@@ -76,8 +76,8 @@ def _gc_paused() -> Iterator[None]:
             gc.enable()
 
 
-def _load(path: str | os.PathLike[str], max_bytes: int) -> LoadedCatalog:
-    document = load_yaml(path, max_bytes=max_bytes)
+def _load(path: str | os.PathLike[str], max_bytes: int, text: str | None) -> LoadedCatalog:
+    document = load_yaml(path, max_bytes=max_bytes, text=text)
     data = document.data
     if not isinstance(data, dict):
         raise CatalogInvalid([Problem(
