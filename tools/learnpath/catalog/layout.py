@@ -98,6 +98,7 @@ def shapes(model: type[BaseModel]) -> dict[str, Shape]:
 # --------------------------------------------------------------------------- #
 
 _RESOLVE = yaml.resolver.Resolver().resolve
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _STR_TAG = "tag:yaml.org,2002:str"
 _INDICATORS = set("-?:,[]{}#&*!|>'\"%@`")
 # Characters YAML cannot carry in a plain or folded scalar (and that JSON's
@@ -113,9 +114,16 @@ def plain_ok(text: str, *, flow: bool = False) -> bool:
         return False
     if ": " in text or " #" in text or text.endswith(":"):
         return False
-    if flow and any(char in text for char in ",[]{}"):
+    if flow and any(char in text for char in ",[]{}?:#"):
         return False
-    return _RESOLVE(yaml.ScalarNode, text, (True, False)) == _STR_TAG
+    if _RESOLVE(yaml.ScalarNode, text, (True, False)) != _STR_TAG:
+        return False
+    # The last word goes to the parser itself: plain scalars have corners no rule list covers.
+    sample = f"k: [{text}]" if flow else f"k: {text}"
+    try:
+        return yaml.load(sample, Loader=_LOADER) == {"k": [text] if flow else text}
+    except yaml.YAMLError:
+        return False
 
 
 def quoted(text: str) -> str:
@@ -202,8 +210,10 @@ def split_comment(line: str) -> tuple[str, str | None]:
             elif char == '"':
                 quote = None
         elif quote == "'":
-            if char == "'":
-                quote = None  # '' inside single quotes reopens on the next character
+            if char == "'" and line[index + 1:index + 2] == "'":
+                index += 1  # '' is a quote inside single quotes
+            elif char == "'":
+                quote = None
         elif char in "\"'" and (index == 0 or line[index - 1] in " [{,:-"):
             quote = char
         elif char == "#" and (index == 0 or line[index - 1] in " \t"):
@@ -255,11 +265,11 @@ def scan_comments(text: str) -> Comments:
 
 
 def comment_lines(text: str) -> list[str]:
-    """Every comment in ``text`` (full-line and end-of-line), stripped, in order: what fmt must keep."""
+    """Every comment in ``text`` (full-line and end-of-line), stripped and sorted: what fmt must keep."""
     comments = scan_comments(text)
-    found = [(line, t.strip()) for line, block in comments.leading.items() for t in block if t]
-    found += list(comments.end_of_line.items())
-    return sorted(t for _, t in found) + sorted(t.strip() for t in comments.trailing if t)
+    found = [text.strip() for block in comments.leading.values() for text in block if text]
+    found += list(comments.end_of_line.values()) + [text.strip() for text in comments.trailing if text]
+    return sorted(found)
 
 
 # --------------------------------------------------------------------------- #
@@ -374,11 +384,7 @@ def render(document: YamlDocument) -> str:
     data = document.data
     if isinstance(data, dict):
         writer.mapping(data, Catalog, 0, ())
-    rest = writer.comments.rest()
-    if rest:
-        if writer.lines and rest[0] != "":
-            writer.lines.append("")
-        writer.lines += rest
+    writer.lines += writer.comments.rest()
     while writer.lines and writer.lines[-1] == "":
         writer.lines.pop()
     return "\n".join(writer.lines) + "\n"
