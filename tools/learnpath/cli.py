@@ -96,6 +96,9 @@ def run(argv: list[str] | None = None) -> int:
     command: Command = args._command
     try:
         return int(getattr(importlib.import_module(command.module), command.run)(args))
+    except UsageError as exc:
+        print(exc, file=sys.stderr)
+        return ExitCode.USAGE
     except KeyboardInterrupt:
         print("learnpath: interrupted", file=sys.stderr)
         return ExitCode.INTERRUPTED
