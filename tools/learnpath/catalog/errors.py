@@ -21,7 +21,7 @@ from pydantic.fields import FieldInfo
 from learnpath.catalog.load import Key, YamlDocument
 from learnpath.catalog.problems import Problem
 from learnpath.catalog.rules import Rule
-from learnpath.catalog.schema import Catalog, Kind
+from learnpath.catalog.schema import PLACEHOLDER, Catalog, Kind
 
 _MAX_SHOWN = 60  # characters of an offending value quoted in a message
 
@@ -173,7 +173,7 @@ KIND_SYNONYMS = {
 
 def rule_for(kind: str, loc: Key, value: Any) -> Rule:
     """The rule a pydantic error of type ``kind`` at ``loc`` breaks."""
-    if isinstance(value, str) and _PLACEHOLDER in value:
+    if isinstance(value, str) and PLACEHOLDER in value:
         return Rule.DRAFT_PLACEHOLDER
     if kind in _RULES:
         return _RULES[kind]
@@ -184,9 +184,6 @@ def rule_for(kind: str, loc: Key, value: Any) -> Rule:
     if kind == "value_error":
         return Rule.BAD_URL if any(name in _URL_FIELDS for name in loc if isinstance(name, str)) else Rule.BAD_TEXT
     return Rule.WRONG_TYPE
-
-
-_PLACEHOLDER = "TODO"
 
 
 def misplaced_resources(document: YamlDocument) -> tuple[list[Problem], list[Key]]:

@@ -171,9 +171,6 @@ def fold(text: str, width: int) -> list[str] | None:
 # Comments, by the line they stood before
 # --------------------------------------------------------------------------- #
 
-_BLOCK_SCALAR = re.compile(r":\s*[>|][-+0-9]*\s*(?:#.*)?$")
-
-
 @dataclass
 class Comments:
     """The comments and blank lines of a file, keyed by the structural line (1-based) they precede."""
@@ -198,66 +195,69 @@ class Comments:
         return left + self.trailing
 
 
-def split_comment(line: str) -> tuple[str, str | None]:
-    """``line`` cut into its content and its ``# comment`` (a ``#`` inside quotes is text)."""
-    quote = None
-    index = 0
-    while index < len(line):
-        char = line[index]
-        if quote == '"':
-            if char == "\\":
-                index += 1
-            elif char == '"':
-                quote = None
-        elif quote == "'":
-            if char == "'" and line[index + 1:index + 2] == "'":
-                index += 1  # '' is a quote inside single quotes
-            elif char == "'":
-                quote = None
-        elif char in "\"'" and (index == 0 or line[index - 1] in " [{,:-"):
-            quote = char
-        elif char == "#" and (index == 0 or line[index - 1] in " \t"):
-            return line[:index].rstrip(), line[index:].rstrip()
-        index += 1
-    return line.rstrip(), None
+def _token_spans(text: str, line_count: int) -> tuple[list[list[tuple[int, int]]], set[int]]:
+    """Per 0-based line, the column ranges that YAML tokens cover; and the lines where a token starts.
+
+    A comment is exactly the text outside every token that starts with ``#``,
+    so asking the scanner (rather than guessing at quotes) finds them all,
+    including around multi-line quoted and flow values.
+    """
+    covered: list[list[tuple[int, int]]] = [[] for _ in range(line_count + 1)]
+    starts: set[int] = set()
+    lines = text.splitlines()
+    for token in yaml.scan(text, Loader=_LOADER):
+        begin, end = token.start_mark, token.end_mark
+        if begin.index == end.index:
+            continue
+        end_line, end_column = end.line, end.column
+        if isinstance(token, yaml.ScalarToken) and token.style in (">", "|"):
+            # A block scalar's span runs over its trailing blank lines: end it at its last text.
+            if end_column == 0 or end_line >= len(lines):
+                end_line -= 1
+            while end_line > begin.line and not lines[end_line].strip():
+                end_line -= 1
+            end_column = len(lines[end_line])
+        starts.add(begin.line)
+        for number in range(begin.line, min(end_line, line_count) + 1):
+            first = begin.column if number == begin.line else 0
+            last = end_column if number == end_line else 1 << 30
+            covered[number].append((first, last))
+    return covered, starts
+
+
+def _comment_at(line: str, covered: list[tuple[int, int]]) -> int | None:
+    """Column where ``line``'s comment starts, outside every token, or None."""
+    for column, char in enumerate(line):
+        if char == "#" and (column == 0 or line[column - 1] in " \t") and \
+                not any(first <= column < last for first, last in covered):
+            return column
+    return None
 
 
 def scan_comments(text: str) -> Comments:
     """Every comment and blank line of ``text``, attached to the structural line that follows it."""
     comments = Comments()
+    lines = text.splitlines()
+    covered, starts = _token_spans(text, len(lines))
     pending: list[str] = []  # comment lines and blanks ("") waiting for their line
-    block_indent: int | None = None  # inside a block scalar: its key's indentation
-    blanks_in_block = 0
-    for number, raw in enumerate(text.splitlines(), start=1):
-        stripped = raw.strip()
-        indent = len(raw) - len(raw.lstrip(" "))
-        if block_indent is not None:
-            if not stripped:
-                blanks_in_block += 1
-                continue
-            if indent > block_indent:
-                blanks_in_block = 0  # the blanks were part of the text
-                continue
-            block_indent = None
-            pending += [""] * min(blanks_in_block, 1)
-            blanks_in_block = 0
-        if not stripped:
-            if pending[-1:] != [""]:
+    for index, raw in enumerate(lines):
+        number = index + 1
+        column = _comment_at(raw, covered[index])
+        if not covered[index]:
+            if column is not None:
+                pending.append(raw.rstrip())
+            elif pending[-1:] != [""]:
                 pending.append("")
             continue
-        if stripped.startswith("#"):
-            pending.append(raw.rstrip())
-            continue
-        content, comment = split_comment(raw)
-        if pending:
-            comments.leading[number] = pending
-            pending = []
-        if comment is not None:
-            comments.end_of_line[number] = comment
-        if _BLOCK_SCALAR.search(content):
-            block_indent = indent
-    if blanks_in_block and pending[-1:] != [""]:
-        pending.append("")
+        if index in starts:
+            if pending:
+                comments.leading[number] = pending
+                pending = []
+            if column is not None:
+                comments.end_of_line[number] = raw[column:].rstrip()
+        elif column is not None:
+            # After the continuation of a multi-line value: keep it as a line before what follows.
+            pending.append(" " * (len(raw) - len(raw.lstrip())) + raw[column:].rstrip())
     while pending and pending[-1] == "":
         pending.pop()
     comments.trailing = pending

@@ -36,7 +36,8 @@ _MOJIBAKE = re.compile(r"â€|Ã[\x80-\xbf©¨ª«±³¶¼½¾§¤¥¢£]|Â[\x
 
 
 # Left by `learnpath import` in a draft entry: the entry is not done until each is replaced.
-_PLACEHOLDER = re.compile(r"\bTODO\b")
+PLACEHOLDER = "TODO"
+_PLACEHOLDER = re.compile(rf"\b{PLACEHOLDER}\b")
 
 
 def _visible(value: str) -> str:
