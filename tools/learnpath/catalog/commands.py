@@ -14,6 +14,7 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from enum import Enum
+from pathlib import Path
 
 from learnpath import __version__
 from learnpath.catalog.problems import CatalogInvalid, CatalogUnreadable, Problem, cap_by_rule, omitted_lines
@@ -207,13 +208,29 @@ def _summary(outcome: Outcome) -> str:
 # --------------------------------------------------------------------------- #
 
 
+SCHEMA_FILE = "schema/resources.schema.json"
+
+
 def add_schema_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.epilog = "Regenerate the committed copy with: learnpath schema > schema/resources.schema.json"
+    parser.add_argument("--check", nargs="?", const=SCHEMA_FILE, metavar="FILE",
+                        help=f"print nothing; exit 1 if FILE (default {SCHEMA_FILE}) differs from the models' schema")
+    parser.epilog = f"Regenerate the committed copy with: learnpath schema > {SCHEMA_FILE}"
 
 
 def run_schema(args: argparse.Namespace) -> int:
-    """Print the JSON Schema generated from the models."""
-    print(render_json_schema(), end="")
+    """Print the JSON Schema generated from the models, or check a committed copy against it."""
+    if args.check is None:
+        print(render_json_schema(), end="")
+        return ExitCode.OK
+    try:
+        committed = Path(args.check).read_text(encoding="utf-8")
+    except OSError as exc:
+        print(f"{args.check}: cannot read it: {exc.strerror or exc}", file=sys.stderr)
+        return ExitCode.USAGE
+    if committed != render_json_schema():
+        print(f"{args.check}: out of date with the models in learnpath/catalog/schema.py\n"
+              f"    hint: run `learnpath schema > {args.check}` and commit it", file=sys.stderr)
+        return ExitCode.FAILED
     return ExitCode.OK
 
 
