@@ -109,6 +109,23 @@ def test_the_issue_writing_job_sees_only_the_report() -> None:
     assert "issues" not in jobs["check"]["permissions"]
 
 
+def test_the_nightly_run_keeps_its_history_and_one_issue() -> None:
+    """Moved here from tests/linkcheck/test_command.py with the workflows' rewrite."""
+    text = (GITHUB / "workflows" / "links.yml").read_text(encoding="utf-8")
+    flow = _workflow(GITHUB / "workflows" / "links.yml")
+    assert flow["on"]["schedule"][0]["cron"] and "workflow_dispatch" in flow["on"]
+    steps = flow["jobs"]["check"]["steps"]
+    uses = {s.get("uses", "").split("@")[0]: s for s in steps}
+    restore, save = uses["actions/cache/restore"]["with"], uses["actions/cache/save"]["with"]
+    assert restore["key"] == save["key"] and "github.run_id" in save["key"]
+    assert restore["restore-keys"].strip() == save["key"].split("${{")[0]
+    assert uses["actions/cache/save"]["if"].startswith("always()")
+    assert "linkcheck-report.json" in uses["actions/upload-artifact"]["with"]["path"]
+    for command in ("find_issue open", "gh issue create", "gh issue edit", "--body-file", "gh issue close",
+                    "gh issue reopen", "--format json --output", "--format markdown"):
+        assert command in text, command
+
+
 def test_a_damaged_history_is_set_aside_and_never_saved() -> None:
     steps = _workflow(GITHUB / "workflows" / "links.yml")["jobs"]["check"]["steps"]
     names = [step.get("name", "") for step in steps]

@@ -25,16 +25,16 @@ from pathlib import Path
 from typing import Any
 
 from learnpath.catalog.insert import CannotInsert, append_lines, item_indent
+from learnpath.catalog.commands import DEFAULT_CATALOG, load_or_explain
 from learnpath.catalog.layout import render_record
-from learnpath.catalog.problems import CatalogInvalid, CatalogUnreadable, Location
+from learnpath.catalog.problems import CatalogInvalid, Location
 from learnpath.catalog.schema import Kind, Level, Resource, Step
 from learnpath.catalog.urls import normalize_url
 from learnpath.catalog.validate import LoadedCatalog, load_catalog
-from learnpath.catalog.write import WriteRefused, replace_text
+from learnpath.catalog.write import write_or_explain
 from learnpath.exits import ExitCode, UsageError
 from learnpath.safe_text import escape_control
 
-DEFAULT_CATALOG = "resources.yaml"
 MAX_ID_WORDS = 6
 
 
@@ -173,16 +173,9 @@ def run(args: argparse.Namespace, ask: Ask | None = None) -> int:
     if ask is None and _interactive():
         ask = lambda prompt: input(f"{prompt}: ")  # noqa: E731 - a one-line prompt
     path = Path(args.file)
-    try:
-        loaded = load_catalog(path)
-    except CatalogUnreadable as exc:
-        print(exc.report(), file=sys.stderr)
-        return ExitCode.USAGE
-    except CatalogInvalid as exc:
-        print(exc.report().replace("the catalog was not changed", "nothing was added"), file=sys.stderr)
-        print(f"learnpath add: {path} is not valid now; fix it first (`learnpath validate {path}`).",
-              file=sys.stderr)
-        return ExitCode.FAILED
+    loaded = load_or_explain(path, "add")
+    if isinstance(loaded, ExitCode):
+        return loaded
     if (args.stage or args.why or args.optional) and not args.path:
         raise UsageError("learnpath add: --stage, --why and --optional need --path")
     if args.path and not args.stage:
@@ -221,10 +214,7 @@ def run(args: argparse.Namespace, ask: Ask | None = None) -> int:
     if args.dry_run:
         print(_added_lines(loaded.document.text if loaded.document else "", text), end="")
         return ExitCode.OK
-    try:
-        replace_text(path, loaded.document.text if loaded.document else "", text)
-    except WriteRefused as exc:
-        print(f"learnpath add: {exc}", file=sys.stderr)
+    if not write_or_explain(path, loaded.document.text if loaded.document else "", text, "add"):
         return ExitCode.USAGE
     print(f"{path}: added '{entry['id']}'" + (f" to path '{args.path}', stage '{args.stage}'" if args.path else ""))
     for warning in result.warnings:

@@ -248,17 +248,24 @@ def add_stats_arguments(parser: argparse.ArgumentParser) -> None:
     _add_file_argument(parser)
 
 
-def run_stats(args: argparse.Namespace) -> int:
-    """Print counts by kind, level, topic and access, and each path's hours."""
+def load_or_explain(path: str | Path, command: str) -> LoadedCatalog | ExitCode:
+    """The valid catalog a command works on, or (after saying why on stderr) the exit status to return."""
     try:
-        loaded = load_catalog(args.file)
+        return load_catalog(path)
     except CatalogUnreadable as exc:
         print(exc.report(), file=sys.stderr)
         return ExitCode.USAGE
     except CatalogInvalid as exc:
         print(exc.report(), file=sys.stderr)
-        print("learnpath stats needs a valid catalog; run `learnpath validate` for details.", file=sys.stderr)
+        print(f"learnpath {command} needs a valid catalog; run `learnpath validate` for details.", file=sys.stderr)
         return ExitCode.FAILED
+
+
+def run_stats(args: argparse.Namespace) -> int:
+    """Print counts by kind, level, topic and access, and each path's hours."""
+    loaded = load_or_explain(args.file, "stats")
+    if isinstance(loaded, ExitCode):
+        return loaded
     stats = catalog_stats(loaded.catalog)
     if OutputFormat(args.format) is OutputFormat.json:
         print(json.dumps(stats, indent=2, ensure_ascii=False))

@@ -101,11 +101,12 @@ def _shown(value: Any) -> str:
 # --------------------------------------------------------------------------- #
 
 
-def _model_inside(annotation: Any) -> type[BaseModel] | None:
+def model_inside(annotation: Any) -> type[BaseModel] | None:
+    """The model a field's type holds (``list[Step]`` -> ``Step``, ``Prose | None`` -> None)."""
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
         return annotation
     for arg in typing.get_args(annotation):
-        found = _model_inside(arg)
+        found = model_inside(arg)
         if found is not None:
             return found
     return None
@@ -122,7 +123,7 @@ def field_at(loc: Key) -> tuple[type[BaseModel] | None, FieldInfo | None]:
         if model is None or key not in model.model_fields:
             return model, None
         owner, info = model, model.model_fields[key]
-        model = _model_inside(info.annotation)
+        model = model_inside(info.annotation)
     return owner, info
 
 

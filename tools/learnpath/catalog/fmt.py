@@ -14,15 +14,15 @@ import argparse
 import sys
 from pathlib import Path
 
+from learnpath.catalog.commands import DEFAULT_CATALOG
 from learnpath.catalog.errors import describe_value
 from learnpath.catalog.layout import comment_lines, render
 from learnpath.catalog.load import YamlDocument, load_yaml
 from learnpath.catalog.problems import CatalogInvalid, CatalogUnreadable
-from learnpath.catalog.write import WriteRefused, replace_text
+from learnpath.catalog.write import write_or_explain
 from learnpath.exits import ExitCode
 from learnpath.safe_text import escape_control
 
-DEFAULT_CATALOG = "resources.yaml"
 
 
 class FormatBroken(Exception):
@@ -96,10 +96,7 @@ def run(args: argparse.Namespace) -> int:
               f"    expected: {escape_control(wanted)}\n"
               f"    hint: run `learnpath fmt {path}` to rewrite it", file=sys.stderr)
         return ExitCode.FAILED
-    try:
-        replace_text(path, document.text, text)
-    except WriteRefused as exc:
-        print(f"learnpath fmt: {exc}", file=sys.stderr)
+    if not write_or_explain(path, document.text, text, "fmt"):
         return ExitCode.USAGE
     print(f"{path}: formatted")
     return ExitCode.OK

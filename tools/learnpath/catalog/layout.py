@@ -39,6 +39,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel
 
+from learnpath.catalog.errors import model_inside
 from learnpath.catalog.load import Key, YamlDocument
 from learnpath.catalog.schema import Catalog, Prose, WebUrl
 
@@ -58,18 +59,8 @@ class Shape:
     model: type[BaseModel] | None = None
 
 
-def _model_in(hint: Any) -> type[BaseModel] | None:
-    if isinstance(hint, type) and issubclass(hint, BaseModel):
-        return hint
-    for arg in typing.get_args(hint):
-        found = _model_in(arg)
-        if found is not None:
-            return found
-    return None
-
-
 def _shape(hint: Any) -> Shape:
-    model = _model_in(hint)
+    model = model_inside(hint)
     origin = typing.get_origin(hint)
     if origin is list:
         if model is not None:

@@ -23,19 +23,19 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from learnpath.catalog.add import Known, known_urls, suggest_id
+from learnpath.catalog.commands import DEFAULT_CATALOG, load_or_explain
 from learnpath.catalog.insert import CannotInsert, append_lines, item_indent
 from learnpath.catalog.layout import render_record
-from learnpath.catalog.problems import CatalogInvalid, CatalogUnreadable, Location
+from learnpath.catalog.problems import CatalogInvalid, Location
 from learnpath.catalog.rules import Rule
 from learnpath.catalog.schema import Kind, Resource
 from learnpath.catalog.urls import normalize_url, without_tracking
 from learnpath.catalog.validate import load_catalog
-from learnpath.catalog.write import WriteRefused, replace_text
+from learnpath.catalog.write import write_or_explain
 from learnpath.exits import ExitCode
 from learnpath.linkcheck.extract import _prose_lines as prose_lines  # the one home of Markdown code skipping
 from learnpath.safe_text import escape_control
 
-DEFAULT_CATALOG = "resources.yaml"
 MAX_MARKDOWN_BYTES = 4 * 1024 * 1024
 
 # --------------------------------------------------------------------------- #
@@ -220,15 +220,9 @@ def run(args: argparse.Namespace) -> int:
         print(f"{escape_control(str(source))}: {exc}", file=sys.stderr)
         return ExitCode.USAGE
     catalog_path = Path(args.file)
-    try:
-        loaded = load_catalog(catalog_path)
-    except CatalogUnreadable as exc:
-        print(exc.report(), file=sys.stderr)
-        return ExitCode.USAGE
-    except CatalogInvalid as exc:
-        print(exc.report(), file=sys.stderr)
-        print(f"learnpath import: {catalog_path} must be valid to compare with; fix it first.", file=sys.stderr)
-        return ExitCode.FAILED
+    loaded = load_or_explain(catalog_path, "import")
+    if isinstance(loaded, ExitCode):
+        return loaded
     verdicts = judge(links_in(text, str(source)), known_urls(loaded))
     taken = {r.id for r in loaded.catalog.resources} | {t.id for t in loaded.catalog.topics}
     drafts = [(v.link, draft(v.link, taken)) for v in verdicts
@@ -277,10 +271,7 @@ def _write(path: Path, loaded, drafts: list[tuple[FoundLink, dict[str, object]]]
             print(f"learnpath import: the drafts would add problems other than their TODOs; {path} was not "
                   "changed", file=sys.stderr)
             return ExitCode.FAILED
-    try:
-        replace_text(path, document.text, text)
-    except WriteRefused as exc:
-        print(f"learnpath import: {exc}", file=sys.stderr)
+    if not write_or_explain(path, document.text, text, "import"):
         return ExitCode.USAGE
     print(f"{path}: {len(drafts)} draft{'s' if len(drafts) != 1 else ''} added at the end of resources:; "
           "the catalog is invalid until every TODO is filled in (`learnpath validate` lists them)", file=sys.stderr)

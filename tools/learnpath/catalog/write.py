@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import os
 import stat
+import sys
 import tempfile
 from pathlib import Path
 
@@ -53,3 +54,13 @@ def replace_text(path: Path, expected_old: str, new_text: str) -> None:
         with contextlib.suppress(OSError):
             os.unlink(tmp_name)
         raise
+
+
+def write_or_explain(path: Path, expected_old: str, new_text: str, command: str) -> bool:
+    """``replace_text``, saying on stderr why nothing was written when it refuses; True if written."""
+    try:
+        replace_text(path, expected_old, new_text)
+    except WriteRefused as exc:
+        print(f"learnpath {command}: {exc}", file=sys.stderr)
+        return False
+    return True
