@@ -451,45 +451,6 @@ def test_get_bodies_lets_soft_404_detectors_read_every_page(server: LinkServer, 
     assert json.loads(out)["results"][0]["verdict"] == "soft_broken"
 
 
-# --------------------------------------------------------------------------- #
-# The workflows that run it
-# --------------------------------------------------------------------------- #
-
-WORKFLOWS = Path(__file__).parents[2] / ".github" / "workflows"
-
-
-def _workflow(name: str) -> tuple[dict, str]:
-    import yaml
-
-    text = (WORKFLOWS / name).read_text()
-    return yaml.safe_load(text), text
-
-
-def test_nightly_workflow_keeps_history_and_one_issue() -> None:
-    flow, text = _workflow("links.yml")
-    triggers = flow[True]  # YAML 1.1 reads the key `on` as True
-    assert triggers["schedule"][0]["cron"] and "workflow_dispatch" in triggers
-    assert flow["permissions"] == {"contents": "read", "issues": "write"}
-    steps = flow["jobs"]["check"]["steps"]
-    uses = {s.get("uses", "").split("@")[0]: s for s in steps}
-    restore, save = uses["actions/cache/restore"]["with"], uses["actions/cache/save"]["with"]
-    assert restore["key"] == save["key"] and "github.run_id" in save["key"]
-    assert restore["restore-keys"].strip() == save["key"].split("${{")[0]
-    assert uses["actions/cache/save"]["if"].startswith("always()")
-    assert "linkcheck-report.json" in uses["actions/upload-artifact"]["with"]["path"]
-    for command in ("gh issue list --label", "--state open", "gh issue create", "gh issue edit", "--body-file",
-                    "gh issue close", "gh issue reopen", "--format json --output", "--format markdown"):
-        assert command in text, command
-
-
-def test_pull_request_workflow_checks_only_the_changes() -> None:
-    flow, text = _workflow("links-pr.yml")
-    assert "pull_request" in flow[True] and flow["permissions"] == {"contents": "read"}
-    assert "--only-changed \"$BASE_SHA\"" in text and "--format github" in text and "--allow-private" not in text
-    checkout = flow["jobs"]["changed-links"]["steps"][0]
-    assert checkout["with"]["fetch-depth"] == 0
-
-
 def test_a_bug_is_one_line_not_a_traceback(capsys, monkeypatch: pytest.MonkeyPatch) -> None:
     from learnpath.linkcheck import extract
 

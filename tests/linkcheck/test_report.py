@@ -8,6 +8,7 @@ import re
 from dataclasses import replace
 
 from learnpath.catalog.problems import Location
+from learnpath.safe_text import escape_workflow_data, escape_workflow_property
 from learnpath.linkcheck import report as rep
 from learnpath.linkcheck.report import OutputFormat, Progress, Report, RunInfo
 from learnpath.linkcheck.verdicts import FragmentStatus, Result, Verdict
@@ -113,8 +114,8 @@ def test_github_annotations_levels_and_escaping() -> None:
 
 
 def test_escaping_rules() -> None:
-    assert rep.escape_data("50%\r\nx:y,z") == "50%25%0D%0Ax:y,z"
-    assert rep.escape_property("a:b,c%\n") == "a%3Ab%2Cc%25%0A"
+    assert escape_workflow_data("50%\r\nx:y,z") == "50%25%0D%0Ax:y,z"
+    assert escape_workflow_property("a:b,c%\n") == "a%3Ab%2Cc%25%0A"
     assert rep.md_cell("a | b\n c\\") == "a \\| b c\\\\"
 
 

@@ -57,3 +57,20 @@ def escape_markdown(text: str) -> str:
     backslash-escaped (``![x](y)`` cannot embed, ``<b>`` is text, a URL is not linked) and
     ``@``/``#`` followed by an empty comment (``@user`` cannot mention, ``#1`` cannot link)."""
     return _GITHUB_REFERENCE.sub(r"\\\1" + REFERENCE_BREAK, _MARKDOWN.sub(r"\\\1", escape_control(text)))
+
+
+def escape_workflow_data(text: str) -> str:
+    """``text`` as the message of a GitHub workflow command (``::error ...::MESSAGE``).
+
+    ``%``, CR and LF are percent-encoded as GitHub's runner expects (a line
+    break shows as one in the annotation, but cannot end the command early or
+    start a second one); every other control is escaped as ``\\xNN``, since the
+    log viewer would act on it.
+    """
+    lines = text.replace("%", "%25").replace("\r", "%0D").split("\n")
+    return "%0A".join(escape_control(line) for line in lines)
+
+
+def escape_workflow_property(text: str) -> str:
+    """``text`` as a property value of a workflow command: also ``:`` and ``,``, which delimit properties."""
+    return escape_workflow_data(text).replace(":", "%3A").replace(",", "%2C")

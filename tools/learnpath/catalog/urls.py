@@ -186,3 +186,45 @@ def _arxiv(host: str, path: str) -> str | None:
         return None
     match = _ARXIV_PATH.match(path)
     return f"https://arxiv.org/abs/{match.group('id')}" if match else None
+
+
+# --------------------------------------------------------------------------- #
+# Tracking parameters in a catalog URL (the validator refuses them)
+# --------------------------------------------------------------------------- #
+
+
+def _is_tracking(key: str, host: str, path: str) -> bool:
+    key = key.lower()
+    if key in TRACKING_PARAMS or key.startswith(TRACKING_PREFIXES):
+        return True
+    # On one video, a playlist position or start time is noise too (CONTRIBUTING.md).
+    host = host.removeprefix("www.")
+    return host in _YOUTUBE_HOSTS and path in ("/watch", "") and key in _YOUTUBE_VIDEO_NOISE | {"feature"}
+
+
+def _query_split(url: str) -> tuple[str, list[str], str, str, str]:
+    """``(before the query, its '&' pieces, fragment, host, path)``, each piece as written."""
+    base, hash_mark, fragment = url.partition("#")
+    before, _, query = base.partition("?")
+    parts = urlsplit(base)
+    host = (parts.hostname or "").lower()
+    path = parts.path if host != "youtu.be" else ""
+    return before, [piece for piece in query.split("&") if piece] if "?" in base else [], hash_mark + fragment, \
+        host, path
+
+
+def tracking_parameters(url: str) -> list[str]:
+    """Names of the tracking parameters in ``url``'s query, in order (empty when there are none)."""
+    try:
+        _, pieces, _, host, path = _query_split(url)
+    except ValueError:
+        return []
+    names = [unquote(piece.partition("=")[0]) for piece in pieces]
+    return [name for name in names if _is_tracking(name, host, path)]
+
+
+def without_tracking(url: str) -> str:
+    """``url`` with its tracking parameters removed and everything else exactly as written."""
+    before, pieces, fragment, host, path = _query_split(url)
+    kept = [piece for piece in pieces if not _is_tracking(unquote(piece.partition("=")[0]), host, path)]
+    return before + ("?" + "&".join(kept) if kept else "") + fragment

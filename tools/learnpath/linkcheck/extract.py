@@ -25,7 +25,7 @@ from pathlib import Path
 import yaml
 
 from learnpath.catalog.problems import Location
-from learnpath.markdown import outside_fences
+from learnpath.markdown import prose_lines
 
 CATALOG_SUFFIXES = (".yaml", ".yml")
 MARKDOWN_SUFFIXES = (".md", ".markdown")
@@ -76,22 +76,10 @@ def group_links(links: Iterable[Link]) -> list[Target]:
 # Markdown
 # --------------------------------------------------------------------------- #
 
-_CONTAINER = re.compile(
-    r"^ {0,3}(?:[-*+]|\d{1,9}[.)])(?:\s|$)"  # list item: its indented lines are content
-    r"|^ {0,3}(?:!!!|\?\?\?\+?|===)"  # admonitions and tabs (pymdown) indent their body
-    r"|^ {0,3}\[\^[^\]]+\]:"  # footnote definitions too
-)
-_INLINE_CODE = re.compile(r"(?<!`)(`+)(?!`)(.+?)(?<!`)\1(?!`)")
 _AUTOLINK = re.compile(r"<(https?://[^\s<>]+)>", re.IGNORECASE)
 _REFERENCE = re.compile(r"^ {0,3}\[[^\]]+\]:\s*<?(https?://[^\s>]+)>?", re.IGNORECASE)
 _HTML_ATTR = re.compile(r"""\b(?:href|src)\s*=\s*(?:"(https?://[^"]+)"|'(https?://[^']+)')""", re.IGNORECASE)
 _INLINE_START = re.compile(r"\]\(\s*(<)?(?=https?://)", re.IGNORECASE)
-_HTML_COMMENT = re.compile(r"<!--.*?-->")
-
-
-def _blank_spans(line: str, pattern: re.Pattern[str]) -> str:
-    """Replace matches with spaces so later columns stay where they were."""
-    return pattern.sub(lambda m: " " * len(m.group(0)), line)
 
 
 def _inline_destination(line: str, start: int, angled: bool) -> str:
@@ -138,53 +126,11 @@ def _urls_in_line(line: str) -> Iterator[tuple[str, int]]:
             yield url, column + 1
 
 
-def _prose_lines(text: str) -> Iterator[tuple[int, str]]:
-    """Yield (line number, text) for lines outside code, with inline code and comments blanked.
-
-    Fenced blocks are `learnpath.markdown`'s to find (the site hook uses the
-    same rule). An indented code block is a run of lines indented by four or
-    more after a blank line, unless they continue a list item, admonition or
-    tab, whose bodies MkDocs pages indent the same way.
-    """
-    in_comment = False
-    previous_blank = True
-    in_container = False
-    in_indented_code = False
-    for number, raw in outside_fences(text):
-        line = raw.expandtabs(4)
-        blank = not line.strip()
-        indented = line.startswith("    ")
-        if not blank and not indented:
-            in_container = bool(_CONTAINER.match(line))
-            in_indented_code = False
-        elif indented and not blank and (in_indented_code or (previous_blank and not in_container)):
-            in_indented_code = True
-        previous_blank = blank
-        if in_indented_code and indented:
-            continue
-        line, in_comment = _strip_comments(line, in_comment)
-        yield number, _blank_spans(line, _INLINE_CODE)
-
-
-def _strip_comments(line: str, in_comment: bool) -> tuple[str, bool]:
-    """Blank HTML comments, which may span lines; return the line and whether one is still open."""
-    if in_comment:
-        end = line.find("-->")
-        if end == -1:
-            return " " * len(line), True
-        line = " " * (end + 3) + line[end + 3:]
-    line = _blank_spans(line, _HTML_COMMENT)
-    start = line.find("<!--")
-    if start != -1:
-        return line[:start] + " " * (len(line) - start), True
-    return line, False
-
-
 def links_in_markdown(text: str, path: str) -> list[Link]:
     """Every external http(s) link in a Markdown text, located as ``path:line:column``."""
     return [
         Link(url, Location(path, number, column))
-        for number, line in _prose_lines(text)
+        for number, line in prose_lines(text)
         for url, column in _urls_in_line(line)
     ]
 

@@ -33,7 +33,7 @@ from urllib.parse import quote, urldefrag
 
 from learnpath.catalog.problems import Location
 from learnpath.linkcheck.verdicts import FragmentStatus, Result, Verdict
-from learnpath.safe_text import escape_control, escape_markdown
+from learnpath.safe_text import escape_control, escape_markdown, escape_workflow_data, escape_workflow_property
 
 REPORT_VERSION = 1
 # GitHub refuses an issue body over 65,536 characters; leave room for the footer.
@@ -351,16 +351,6 @@ def _fit(sections: list[list[str]], budget: int) -> str:
 # --------------------------------------------------------------------------- #
 
 
-def escape_data(text: str) -> str:
-    """Escape a workflow command's message: %, CR and LF would end or corrupt it."""
-    return str(text).replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
-
-
-def escape_property(text: str) -> str:
-    """Escape a property value: additionally ':' and ',' delimit properties."""
-    return escape_data(text).replace(":", "%3A").replace(",", "%2C")
-
-
 def _level(result: Result) -> str | None:
     if result.verdict.is_failure:
         return "error" if result.confirmed else "warning"
@@ -390,10 +380,10 @@ def format_github(report: Report) -> str:
             for use in result.uses or [None]:
                 props = []
                 if use is not None:
-                    props += [f"file={escape_property(escape_control(use.path))}", f"line={use.line}",
+                    props += [f"file={escape_workflow_property(use.path)}", f"line={use.line}",
                               f"col={use.column}"]
-                props.append(f"title={escape_property(title)}")
-                lines.append(f"::{level} {','.join(props)}::{escape_data(message)}")
+                props.append(f"title={escape_workflow_property(title)}")
+                lines.append(f"::{level} {','.join(props)}::{escape_workflow_data(message)}")
     return "\n".join(lines) + ("\n" if lines else "")
 
 
