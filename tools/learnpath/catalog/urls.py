@@ -199,7 +199,7 @@ def _is_tracking(key: str, host: str, path: str) -> bool:
         return True
     # On one video, a playlist position or start time is noise too (CONTRIBUTING.md).
     host = host.removeprefix("www.")
-    return host in _YOUTUBE_HOSTS and path in ("/watch", "") and key in _YOUTUBE_VIDEO_NOISE | {"feature"}
+    return host in YOUTUBE_HOSTS and path in ("/watch", "") and key in _YOUTUBE_VIDEO_NOISE | {"feature"}
 
 
 def _query_split(url: str) -> tuple[str, list[str], str, str, str]:
