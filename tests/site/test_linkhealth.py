@@ -73,12 +73,6 @@ def test_hostile_addresses_in_the_history_are_dropped(tmp_path: Path) -> None:
         pytest.param({"name": "some other tool"}, "not a link-check history", id="foreign"),
         pytest.param({"version": 7, "entries": {}}, "version 7", id="future-version"),
         pytest.param({"version": 1, "entries": []}, '"entries" must be an object', id="entries-list"),
-        pytest.param({"version": 1, "entries": {"https://example.org/a": {"last": {"verdict": "fine"},
-                                                                          "last_checked": "2026-11-20T03:00:00Z"}}},
-                     "damaged", id="unknown-verdict"),
-        pytest.param({"version": 1, "entries": {"https://example.org/a": {"last": {"verdict": "ok"},
-                                                                          "last_checked": 12}}},
-                     "damaged", id="number-for-a-date"),
         pytest.param("[" * 100_000 + "]" * 100_000, "damaged", id="nested-too-deep"),
         pytest.param(b"\xff\xfe{}", "cannot read", id="not-utf8"),
     ],
@@ -94,6 +88,28 @@ def test_a_bad_history_is_refused_with_a_reason(tmp_path: Path, content: Any, ex
     message = str(caught.value)
     assert expected in message and str(path) in message
     assert "learnpath check-links" in message  # how to get a good one
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        pytest.param({"verdict": "fine"}, id="unknown-verdict"),
+        pytest.param({"last_checked": 12}, id="number-for-a-date"),
+        pytest.param({"snapshot": ["javascript:alert(1)"]}, id="list-for-a-snapshot"),
+        pytest.param({"url": "https://example.org/other"}, id="result-for-another-url"),
+    ],
+)
+def test_a_damaged_entry_is_left_out_with_a_warning(tmp_path: Path, damage: dict[str, Any]) -> None:
+    """The checker's loader drops a damaged entry and says so; the site claims nothing about that URL
+    and keeps the rest."""
+    data = small_history()
+    entry = data["entries"]["https://example.org/alpha"]
+    for key, value in damage.items():
+        (entry["last"] if key in ("verdict", "url") else entry)[key] = value
+    health = read_history(write(tmp_path, data))
+    assert health.status("https://example.org/alpha") is None
+    assert health.status("https://example.org/beta").health is Health.broken  # the rest still counts
+    assert len(health.warnings) == 1 and "https://example.org/alpha is damaged" in health.warnings[0]
 
 
 # --------------------------------------------------------------------------- #

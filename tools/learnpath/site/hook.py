@@ -48,6 +48,7 @@ from mkdocs.structure.files import File, Files
 from mkdocs.structure.pages import Page
 from mkdocs.utils import get_relative_url
 
+from learnpath.markdown import outside_fences
 from learnpath.site import figcache, render
 from learnpath.site.linkhealth import HistoryUnusable, LinkHealth, read_history
 
@@ -65,7 +66,6 @@ if not history_log.handlers:
 CATALOG_FILE = "resources.yaml"
 DEFAULT_LINK_HISTORY = ".linkcheck/history.json"
 MARKER = re.compile(r"^[ \t]*<!--[ \t]*learnpath:([A-Za-z0-9_-]*)(?:[ \t]+(\S+?))?[ \t]*-->[ \t]*$")
-_FENCE = re.compile(r"^[ \t]*(`{3,}|~{3,})")
 TOPIC_MARKER = "topic-resources"
 PATH_LIST_MARKER = "path-list"
 RUNNABLE_MARKER = "runnable"
@@ -197,10 +197,13 @@ def link_health(config: MkDocsConfig) -> LinkHealth | None:
     setting = history_setting(config)
     path = project_root(config) / setting
     try:
-        return read_history(path)
+        health = read_history(path)
     except HistoryUnusable as exc:
         history_log.warning("learnpath: %s", exc)
         return None
+    for warning in health.warnings if health is not None else []:
+        history_log.warning("learnpath: %s", warning)
+    return health
 
 
 # --------------------------------------------------------------------------- #
@@ -349,16 +352,7 @@ class Marker:
 def find_markers(markdown: str) -> list[Marker]:
     """``<!-- learnpath:NAME -->`` lines, skipping fenced code (where docs may show a marker)."""
     markers = []
-    fence: str | None = None
-    for number, line in enumerate(markdown.splitlines(), start=1):
-        opened = _FENCE.match(line)
-        if fence is not None:
-            if opened and opened.group(1)[0] == fence[0] and len(opened.group(1)) >= len(fence):
-                fence = None
-            continue
-        if opened:
-            fence = opened.group(1)
-            continue
+    for number, line in outside_fences(markdown):
         match = MARKER.match(line)
         if match:
             markers.append(Marker(match.group(1), number, match.group(2)))
@@ -603,8 +597,8 @@ def _after_title(markdown: str, block: str) -> str:
     if not block:
         return markdown
     lines = markdown.split("\n")
-    for number, line in enumerate(lines):
+    for number, line in outside_fences(markdown):  # a "# comment" in a code block is no title
         if line.startswith("# "):
-            return "\n".join(lines[: number + 1] + [block] + lines[number + 1 :])
+            return "\n".join(lines[:number] + [block] + lines[number:])
     return block + "\n" + markdown
 

@@ -62,6 +62,7 @@ class LinkHealth:
     source: Path
     saved: dt.datetime | None  # None for a history with no usable entry
     links: dict[str, LinkStatus] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)  # damaged entries, left out (no claim about those URLs)
 
     def status(self, url: str) -> LinkStatus | None:
         status = self.links.get(url)
@@ -161,4 +162,6 @@ def read_history(path: Path) -> LinkHealth | None:
         ) from None
     if saved is None:
         saved = max((s.checked for s in links.values()), default=None)
-    return LinkHealth(path, saved, links)
+    # The history drops a damaged entry and says so; the site then claims nothing about that URL.
+    warnings = [w for w in getattr(history, "warnings", []) if isinstance(w, str)]
+    return LinkHealth(path, saved, links, warnings)
