@@ -220,7 +220,8 @@ def test_without_javascript_the_controls_say_why(browser, real_url: str) -> None
     assert page.locator(".lp-done__why").first.inner_text().strip() == "(saving progress needs JavaScript)"
     assert "needs JavaScript" in status(page)
     assert page.locator("article.lp-card").count() > 40
-    assert page.locator(".lp-map a.lp-map__node:visible").count() == 12  # the map is complete without script
+    stages = page.locator("h2[id^='stage-']").count()
+    assert stages > 1 and page.locator(".lp-map a.lp-map__node:visible").count() == stages  # complete without script
     browser.check()
 
 
@@ -248,7 +249,7 @@ def test_map_nodes_link_to_their_stages(browser, real_url: str, width: int, layo
     page = browser.page(width=width)
     page.goto(real_url + MAIN, wait_until="load")
     nodes = page.locator(f"svg.lp-map__svg--{layout} a.lp-map__node")
-    assert nodes.count() == 12 and nodes.first.is_visible()
+    assert nodes.count() == page.locator("h2[id^='stage-']").count() > 3 and nodes.first.is_visible()
     other = "narrow" if layout == "wide" else "wide"
     assert not page.locator(f"svg.lp-map__svg--{other}").is_visible()
     box = page.locator(f"svg.lp-map__svg--{layout}").bounding_box()
