@@ -7,7 +7,9 @@ count runs in its own subprocess, because OpenBLAS reads OPENBLAS_NUM_THREADS
 once at start-up (threadpoolctl is not a dependency); PyTorch gets the same
 count through torch.set_num_threads, and NumPy's attention gets it as
 ``workers`` (its heads shared among that many threads, as PyTorch's kernel
-shares them among its pool). Within a process each library is timed in
+shares them among its pool). NumPy runs the fast attention
+(``runnable.fast_attention``, selected with ``attention=fast(workers=N)``); the
+memory figures show the readable one beside it. Within a process each library is timed in
 its own block (all NumPy runs, then all PyTorch runs), never interleaved, so
 neither warms the caches or wakes the thread pool for the other.
 
@@ -44,7 +46,9 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from runnable.attention import causal_mask, init_attention, multi_head_attention, scaled_dot_product_attention  # noqa: E402
+from runnable import attention as readable  # noqa: E402
+from runnable.attention import causal_mask, init_attention  # noqa: E402
+from runnable.fast_attention import fast, multi_head_attention, scaled_dot_product_attention  # noqa: E402
 from runnable.transformer import TransformerConfig, encoder_layer, init_encoder_layer  # noqa: E402
 
 SHAPES = [(8, 128, 256, 8), (1, 512, 512, 8)]  # batch, seq, d_model, heads
@@ -94,7 +98,9 @@ def numpy_block(shape, reps, min_time, threads):
     layer = init_encoder_layer(cfg, rng, np.float32)
     return {
         "mha": median_seconds(lambda: multi_head_attention(x, x, attn, h, workers=threads), reps, min_time),
-        "encoder_layer": median_seconds(lambda: encoder_layer(x, layer, h, workers=threads), reps, min_time),
+        "encoder_layer": median_seconds(
+            lambda: encoder_layer(x, layer, h, attention=fast(workers=threads)), reps, min_time
+        ),
     }
 
 
@@ -168,8 +174,9 @@ def attention_memory(t: int = 2048, d_model: int = 512, heads: int = 8) -> None:
     cases = [
         ("scaled_dot_product_attention, causal", lambda: scaled_dot_product_attention(q, k, v, mask)),
         ("scaled_dot_product_attention, causal, chunk 256", lambda: scaled_dot_product_attention(q, k, v, mask, chunk_size=256)),
-        ("multi_head_attention, causal", lambda: multi_head_attention(x, x, p, heads, mask)),
-        ("multi_head_attention, causal, 2 workers", lambda: multi_head_attention(x, x, p, heads, mask, workers=2)),
+        ("readable multi_head_attention, causal", lambda: readable.multi_head_attention(x, x, p, heads, mask)),
+        ("fast multi_head_attention, causal", lambda: multi_head_attention(x, x, p, heads, mask)),
+        ("fast multi_head_attention, causal, 2 workers", lambda: multi_head_attention(x, x, p, heads, mask, workers=2)),
     ]
     print(f"\nAttention peak memory at T={t}, {heads} heads, float32 (one [T, T] per head = {one_matrix_per_head / 2**20:.0f} MiB; target <= 1.5x)")
     for name, fn in cases:

@@ -33,6 +33,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from runnable._common import lookup
 from runnable.adam import adam_step, init_adam, leaves
 from runnable.backward import cross_entropy, softmax_backward
 from runnable.gru import GATES, gru_gates
@@ -181,7 +182,7 @@ def attentional_output_backward(d_logits: np.ndarray, cache):
 
 
 def loss_and_grads(
-    params: AttentionSeq2SeqParams, src: np.ndarray, tgt_in: np.ndarray, tgt_out: np.ndarray
+    src: np.ndarray, tgt_in: np.ndarray, tgt_out: np.ndarray, params: AttentionSeq2SeqParams
 ) -> tuple[float, AttentionSeq2SeqParams]:
     """Mean cross-entropy of ``tgt_out`` under teacher forcing with ``tgt_in``, and its gradient.
 
@@ -193,9 +194,9 @@ def loss_and_grads(
         raise ValueError(
             f"training supports CellKind.GRU only, not {base.cell.value!r}; use init_attention_seq2seq(cell='gru')"
         )
-    x_src = base.src_embed[src].transpose(1, 0, 2)  # [B, S] -> [B, S, E] -> [S, B, E]
+    x_src = lookup(base.src_embed, src, "src").transpose(1, 0, 2)  # [B, S] -> [B, S, E] -> [S, B, E]
     enc_out, enc_last, enc_cache = gru_layer_forward(x_src, base.encoder)  # -> [S, B, H], [B, H]
-    x_tgt = base.tgt_embed[tgt_in].transpose(1, 0, 2)  # [B, T] -> [T, B, E]
+    x_tgt = lookup(base.tgt_embed, tgt_in, "tgt_in").transpose(1, 0, 2)  # [B, T] -> [T, B, E]
     dec_out, _, dec_cache = gru_layer_forward(x_tgt, base.decoder, enc_last)  # -> [T, B, H]
     memory = enc_out.transpose(1, 0, 2)  # [S, B, H] -> [B, S, H]
     logits, out_cache = attentional_output_forward(dec_out.transpose(1, 0, 2), memory, params)  # -> [B, T, V]
@@ -280,11 +281,11 @@ def train(
     """Adam on freshly sampled batches, with clipped gradients and a learning rate that falls
     linearly to a tenth of ``lr``; returns the parameters and the loss of every step."""
     rng = np.random.default_rng(seed)
-    params = init_attention_seq2seq(rng, task.vocab, task.vocab, hidden, hidden, score, CellKind.GRU)
+    params = init_attention_seq2seq(task.vocab, task.vocab, hidden, hidden, rng, score, CellKind.GRU)
     state = init_adam(params)
     losses = []
     for step in range(1, steps + 1):
-        loss, grads = loss_and_grads(params, *task.batch(rng, batch_size))
+        loss, grads = loss_and_grads(*task.batch(rng, batch_size), params)
         clip_gradients(grads, max_norm)
         adam_step(params, grads, state, lr * (1 - 0.9 * (step - 1) / steps), beta2=0.999, eps=1e-8)
         losses.append(loss)
@@ -295,7 +296,7 @@ def train(
 
 def exact_match(params: AttentionSeq2SeqParams, task: ReverseTask, src: np.ndarray) -> tuple[float, np.ndarray]:
     """Fraction of sources whose greedy decoding is exactly their reverse then EOS; also the weights [B, L, S]."""
-    ids, weights = greedy_decode_attention(params, src, bos=task.bos, eos=task.eos, max_len=task.length + 1)
+    ids, weights = greedy_decode_attention(src, params, bos=task.bos, eos=task.eos, max_len=task.length + 1)
     expected = np.concatenate([src[:, ::-1], np.full((len(src), 1), task.eos)], axis=1)  # [B, S + 1]
     correct = ids.shape == expected.shape and np.all(ids == expected, axis=1)
     return float(np.mean(correct)), weights
@@ -311,7 +312,7 @@ def alignment_example(seed: int = 0, steps: int = 300) -> tuple[np.ndarray, np.n
     task = ReverseTask()
     params, _ = train(task, seed=seed, steps=steps, batch_size=32)
     src, _, _ = task.batch(np.random.default_rng(10_000 + seed), 1)  # [1, S]
-    ids, weights = greedy_decode_attention(params, src, bos=task.bos, eos=task.eos, max_len=task.length + 1)
+    ids, weights = greedy_decode_attention(src, params, bos=task.bos, eos=task.eos, max_len=task.length + 1)
     return src[0], ids[0], weights[0]  # [S], [L], [L, S]
 
 

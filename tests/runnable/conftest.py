@@ -32,7 +32,7 @@ import pytest  # noqa: E402
 
 import tolerance  # noqa: E402
 
-from runnable._common import set_blas_threads  # noqa: E402
+from runnable.blas import set_blas_threads  # noqa: E402
 
 
 def _pin_loaded_blas_to_one_thread() -> None:
