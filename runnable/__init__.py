@@ -38,6 +38,8 @@ Today's models (topics on tokenizers, decoder-only models, inference, positions,
 
     rope                rotary position embeddings (Su et al. 2021)
     alibi               attention with linear biases (Press et al. 2022)
+    gpt                 a decoder-only Transformer in GPT-2's layout (Radford et al. 2018, 2019),
+                        forward, KV cache and hand-written backward; positions learned, RoPE or ALiBi
 
 Conventions shared by every module:
 

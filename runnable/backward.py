@@ -53,7 +53,7 @@ from runnable.transformer import (
 )
 
 
-def _flat(x: np.ndarray) -> np.ndarray:
+def flat(x: np.ndarray) -> np.ndarray:
     """``[B, T, d] -> [B * T, d]``: weight gradients sum over every position."""
     return x.reshape(-1, x.shape[-1])
 
@@ -129,8 +129,8 @@ def multi_head_attention_backward(d_out, cache):
     """
     x_q, x_kv, p, n_heads, concat, attn_cache, rotary = cache
     d = x_q.shape[-1]
-    grad_w_o = _flat(concat).T @ _flat(d_out)  # [d, B*T] @ [B*T, d] -> [d, d]
-    grad_b_o = _flat(d_out).sum(axis=0)  # [B*T, d] -> [d]
+    grad_w_o = flat(concat).T @ flat(d_out)  # [d, B*T] @ [B*T, d] -> [d, d]
+    grad_b_o = flat(d_out).sum(axis=0)  # [B*T, d] -> [d]
     d_concat = d_out @ p.w_o.T  # [B, T_q, d] -> [B, T_q, d]
     d_q, d_k, d_v = attention_backward(split_heads(d_concat, n_heads), attn_cache)  # each [B, h, T, d_k]
     if rotary is not None:
@@ -138,8 +138,8 @@ def multi_head_attention_backward(d_out, cache):
     d_q = merge_heads(d_q)  # [B, h, T_q, d_k] -> [B, T_q, d]
     d_kv = np.concatenate([merge_heads(d_k), merge_heads(d_v)], axis=-1)  # -> [B, T_k, 2d]
     grads = AttentionParams(
-        w_qkv=np.concatenate([_flat(x_q).T @ _flat(d_q), _flat(x_kv).T @ _flat(d_kv)], axis=1),  # [d, 3d]
-        b_qkv=np.concatenate([_flat(d_q).sum(axis=0), _flat(d_kv).sum(axis=0)]),  # [3d]
+        w_qkv=np.concatenate([flat(x_q).T @ flat(d_q), flat(x_kv).T @ flat(d_kv)], axis=1),  # [d, 3d]
+        b_qkv=np.concatenate([flat(d_q).sum(axis=0), flat(d_kv).sum(axis=0)]),  # [3d]
         w_o=grad_w_o,
         b_o=grad_b_o,
     )
@@ -173,7 +173,7 @@ def layer_norm_backward(d_y, cache):
     variance, both of which depend on every feature of the position.
     """
     x_hat, inv_std, p = cache
-    grads = LayerNormParams(gain=_flat(d_y * x_hat).sum(axis=0), bias=_flat(d_y).sum(axis=0))  # [d]
+    grads = LayerNormParams(gain=flat(d_y * x_hat).sum(axis=0), bias=flat(d_y).sum(axis=0))  # [d]
     g = d_y * p.gain
     mean_g = g.mean(axis=-1, keepdims=True)  # [..., d] -> [..., 1]
     mean_gx = np.mean(g * x_hat, axis=-1, keepdims=True)  # [..., d] -> [..., 1]
@@ -211,10 +211,10 @@ def feed_forward_backward(d_out, cache):
     x, pre, hidden, p, activation = cache
     d_hidden = activation_backward(d_out @ p.w2.T, pre, activation)  # [B, T, d] -> [B, T, d_ff]
     grads = FeedForwardParams(
-        w1=_flat(x).T @ _flat(d_hidden),  # [d, d_ff]
-        b1=_flat(d_hidden).sum(axis=0),
-        w2=_flat(hidden).T @ _flat(d_out),  # [d_ff, d]
-        b2=_flat(d_out).sum(axis=0),
+        w1=flat(x).T @ flat(d_hidden),  # [d, d_ff]
+        b1=flat(d_hidden).sum(axis=0),
+        w2=flat(hidden).T @ flat(d_out),  # [d_ff, d]
+        b2=flat(d_out).sum(axis=0),
     )
     return d_hidden @ p.w1.T, grads  # [B, T, d_ff] -> [B, T, d]
 
@@ -308,14 +308,17 @@ def decoder_layer_backward(d_y, cache):
 # ---------------------------------------------------------------------------
 
 
-def embed_backward(d_x: np.ndarray, tokens: np.ndarray, vocab: int) -> np.ndarray:
-    """Gradient of the embedding table: each row collects sqrt(d_model) * d_x at its tokens.
+def embed_backward(d_x: np.ndarray, tokens: np.ndarray, vocab: int, scale: float | None = None) -> np.ndarray:
+    """Gradient of an embedding table: each row collects ``scale`` * d_x at its tokens.
 
-    The position encodings are constants and get no gradient.
+    ``scale`` is the factor the forward pass multiplied the rows by: sqrt(d_model)
+    in the Transformer (section 3.4, the default), 1 in GPT. The position
+    encodings are constants and get no gradient.
     """
     d = d_x.shape[-1]
+    scale = math.sqrt(d) if scale is None else scale
     grad = np.zeros((vocab, d), dtype=d_x.dtype)  # [V, d]
-    np.add.at(grad, tokens.reshape(-1), _flat(d_x) * math.sqrt(d))  # scatter-add [B*T, d] into [V, d]
+    np.add.at(grad, tokens.reshape(-1), flat(d_x) * scale)  # scatter-add [B*T, d] into [V, d]
     return grad
 
 
@@ -376,8 +379,8 @@ def transformer_backward(d_logits, cache) -> TransformerParams:
     its gradient is the sum over decoder layers before it enters the encoder.
     """
     src, tgt, params, enc_caches, enc_norm_cache, dec_caches, dec_norm_cache, y = cache
-    grad_w_out = _flat(y).T @ _flat(d_logits)  # [d, B*T] @ [B*T, V] -> [d, V]
-    grad_b_out = _flat(d_logits).sum(axis=0)  # [V]
+    grad_w_out = flat(y).T @ flat(d_logits)  # [d, B*T] @ [B*T, V] -> [d, V]
+    grad_b_out = flat(d_logits).sum(axis=0)  # [V]
     d_y, g_dec_norm = layer_norm_backward(d_logits @ params.w_out.T, dec_norm_cache)  # [B, T, V] -> [B, T, d]
     d_memory = 0
     g_dec = []

@@ -35,7 +35,7 @@ import numpy as np
 
 from runnable._common import lookup
 from runnable.adam import adam_step, init_adam, leaves
-from runnable.backward import cross_entropy, softmax_backward
+from runnable.backward import cross_entropy, flat, softmax_backward
 from runnable.gru import GATES, gru_gates
 from runnable.rnn import CellParams, initial_state, project_inputs
 from runnable.seq2seq import CellKind
@@ -48,11 +48,6 @@ from runnable.seq2seq_attention import (
     greedy_decode_attention,
     init_attention_seq2seq,
 )
-
-def _flat(x: np.ndarray) -> np.ndarray:
-    """Merge all leading axes, so that a weight gradient is one matrix product (einsum is far slower)."""
-    return x.reshape(-1, x.shape[-1])  # [..., n] -> [prod(...), n]
-
 
 # ---------------------------------------------------------------------------
 # The GRU layer, forward with a cache and backward through time
@@ -100,7 +95,7 @@ def gru_layer_backward(d_outputs: np.ndarray, d_h_last: np.ndarray, cache):
         d_bias_hh += d_h_proj.sum(axis=0)  # [B, 3H] -> [3H]
         dh = dh * z + d_h_proj @ params.weight_hh  # [B, 3H] x [3H, H] -> [B, H]
     grads = CellParams(
-        weight_ih=_flat(d_x_proj).T @ _flat(x),  # [3H, T*B] x [T*B, I] -> [3H, I]
+        weight_ih=flat(d_x_proj).T @ flat(x),  # [3H, T*B] x [T*B, I] -> [3H, I]
         weight_hh=d_weight_hh,
         bias_ih=d_x_proj.sum(axis=(0, 1)),  # [T, B, 3H] -> [3H]
         bias_hh=d_bias_hh,
@@ -128,15 +123,15 @@ def scores_backward(d_scores: np.ndarray, cache):
     query, keys, p, saved = cache
     if p.score is Score.ADDITIVE:
         a, hidden = p.additive, saved
-        d_v = d_scores.reshape(-1) @ _flat(hidden)  # [B*T*S] x [B*T*S, A] -> [A]
+        d_v = d_scores.reshape(-1) @ flat(hidden)  # [B*T*S] x [B*T*S, A] -> [A]
         d_pre = d_scores[..., None] * a.v * (1 - hidden * hidden)  # [B, T, S, 1] * [A] -> [B, T, S, A]
         d_query_proj = d_pre.sum(axis=2)  # [B, T, S, A] -> [B, T, A]
         d_keys_proj = d_pre.sum(axis=1)  # [B, T, S, A] -> [B, S, A]
         grads = AttentionParams(
             p.score,
             additive=AdditiveParams(
-                w_query=_flat(query).T @ _flat(d_query_proj),  # [H_q, B*T] x [B*T, A] -> [H_q, A]
-                w_key=_flat(keys).T @ _flat(d_keys_proj),  # [H_k, B*S] x [B*S, A] -> [H_k, A]
+                w_query=flat(query).T @ flat(d_query_proj),  # [H_q, B*T] x [B*T, A] -> [H_q, A]
+                w_key=flat(keys).T @ flat(d_keys_proj),  # [H_k, B*S] x [B*S, A] -> [H_k, A]
                 v=d_v,
             ),
         )
@@ -146,7 +141,7 @@ def scores_backward(d_scores: np.ndarray, cache):
     d_keys = d_scores.transpose(0, 2, 1) @ projected  # [B, S, T] x [B, T, H_k] -> [B, S, H_k]
     if p.score is Score.DOT:
         return d_projected, d_keys, AttentionParams(Score.DOT)
-    d_w_general = _flat(query).T @ _flat(d_projected)  # [H_q, B*T] x [B*T, H_k] -> [H_q, H_k]
+    d_w_general = flat(query).T @ flat(d_projected)  # [H_q, B*T] x [B*T, H_k] -> [H_q, H_k]
     return d_projected @ p.w_general.T, d_keys, AttentionParams(Score.GENERAL, w_general=d_w_general)
 
 
@@ -164,10 +159,10 @@ def attentional_output_forward(h: np.ndarray, encoder_outputs: np.ndarray, param
 def attentional_output_backward(d_logits: np.ndarray, cache):
     """(d logits [B, T, V]) -> (d h [B, T, H], d h_s [B, S, H], d attention params, d W_c, d w_out, d b_out)."""
     encoder_outputs, params, score_cache, weights, combined, h_tilde = cache
-    d_w_out = _flat(h_tilde).T @ _flat(d_logits)  # [H, B*T] x [B*T, V] -> [H, V]
+    d_w_out = flat(h_tilde).T @ flat(d_logits)  # [H, B*T] x [B*T, V] -> [H, V]
     d_b_out = d_logits.sum(axis=(0, 1))  # [B, T, V] -> [V]
     d_pre = (d_logits @ params.base.w_out.T) * (1 - h_tilde * h_tilde)  # [B, T, V] -> [B, T, H]
-    d_w_combine = _flat(combined).T @ _flat(d_pre)  # [2H, B*T] x [B*T, H] -> [2H, H]
+    d_w_combine = flat(combined).T @ flat(d_pre)  # [2H, B*T] x [B*T, H] -> [2H, H]
     d_combined = d_pre @ params.w_combine.T  # [B, T, H] -> [B, T, 2H]
     d_context, d_h = np.split(d_combined, [encoder_outputs.shape[-1]], axis=-1)  # -> [B, T, H] x 2
     d_weights = d_context @ encoder_outputs.transpose(0, 2, 1)  # [B, T, H] x [B, H, S] -> [B, T, S]
