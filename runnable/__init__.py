@@ -40,6 +40,8 @@ Today's models (topics on tokenizers, decoder-only models, inference, positions,
     alibi               attention with linear biases (Press et al. 2022)
     gpt                 a decoder-only Transformer in GPT-2's layout (Radford et al. 2018, 2019),
                         forward, KV cache and hand-written backward; positions learned, RoPE or ALiBi
+    generate            decoding: greedy, temperature, top-k, top-p (Holtzman et al. 2020) with the
+                        KV cache; beam search for the encoder-decoder Transformer
 
 Conventions shared by every module:
 

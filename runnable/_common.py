@@ -6,8 +6,8 @@ Kept to what more than one idea needs, so each appears once:
   float64 only), ``check_dtypes`` (every array of one call in one dtype),
   ``check_mask`` (boolean masks only, True = may attend), ``check_tokens`` and
   ``lookup`` (token ids inside the vocabulary);
-* a numerically stable softmax (attention, sampling) and a stable logistic
-  sigmoid (the gates of the LSTM and GRU).
+* a numerically stable softmax and log-softmax (attention, the loss,
+  sampling, beam search) and a stable logistic sigmoid (the LSTM and GRU gates).
 
 Every function keeps the dtype it is given: float32 in gives float32 out. Under
 NumPy 2's promotion rules (NEP 50) a Python ``float`` adapts to the array, but a
@@ -117,6 +117,13 @@ def softmax(x: np.ndarray, axis: int = -1) -> np.ndarray:
     e = np.exp(x - row_max)
     total = np.sum(e, axis=axis, keepdims=True)  # [..., n] -> [..., 1]
     return e / np.where(total == 0, 1, total)  # fully masked row: 0 / 1 = 0 rather than 0 / 0
+
+
+def log_softmax(x: np.ndarray, axis: int = -1) -> np.ndarray:
+    """log softmax(x) = x - max - log(sum(exp(x - max))) along ``axis``, without overflow or log(0)."""
+    x = check_float("x", x)
+    shifted = x - np.max(x, axis=axis, keepdims=True)  # [..., n]; max: -> [..., 1]
+    return shifted - np.log(np.sum(np.exp(shifted), axis=axis, keepdims=True))
 
 
 def sigmoid(x: np.ndarray) -> np.ndarray:

@@ -22,7 +22,7 @@ from typing import Callable
 
 import numpy as np
 
-from runnable._common import check_dtypes, check_float, check_tokens
+from runnable._common import check_dtypes, check_float, check_tokens, log_softmax
 from runnable.attention import (
     AttentionParams,
     attention_weights,
@@ -339,9 +339,7 @@ def cross_entropy(logits: np.ndarray, targets: np.ndarray, ignore_index: int | N
     keep = np.ones(targets.shape, dtype=bool) if ignore_index is None else targets != ignore_index
     safe = check_tokens("targets", np.where(keep, targets, 0), logits.shape[-1])[..., None]  # ignored: class 0, weight 0
     n = max(int(keep.sum()), 1)
-    shifted = logits - logits.max(axis=-1, keepdims=True)  # [B, T, V]; max: -> [B, T, 1]
-    log_z = np.log(np.exp(shifted).sum(axis=-1, keepdims=True))  # [B, T, 1]
-    log_probs = shifted - log_z  # log-softmax, [B, T, V]
+    log_probs = log_softmax(logits)  # [B, T, V]
     picked = np.take_along_axis(log_probs, safe, axis=-1)[..., 0]  # [B, T, V] -> [B, T]
     loss = -picked[keep].sum() / n
     d_logits = np.exp(log_probs)  # softmax, [B, T, V]
