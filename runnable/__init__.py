@@ -42,6 +42,7 @@ Today's models (topics on tokenizers, decoder-only models, inference, positions,
                         forward, KV cache and hand-written backward; positions learned, RoPE or ALiBi
     generate            decoding: greedy, temperature, top-k, top-p (Holtzman et al. 2020) with the
                         KV cache; beam search for the encoder-decoder Transformer
+    lora                low-rank adapters for fine-tuning a trained GPT (Hu et al. 2021)
 
 Conventions shared by every module:
 
