@@ -36,13 +36,17 @@ The Transformer (topics ``self-attention``, ``positional-encoding``, ``transform
 
 Today's models (topics on tokenizers, decoder-only models, inference, positions, fine-tuning):
 
+    bpe                 byte-level BPE: train merges, encode, decode (Sennrich et al. 2016; GPT-2)
     rope                rotary position embeddings (Su et al. 2021)
     alibi               attention with linear biases (Press et al. 2022)
     gpt                 a decoder-only Transformer in GPT-2's layout (Radford et al. 2018, 2019),
                         forward, KV cache and hand-written backward; positions learned, RoPE or ALiBi
     generate            decoding: greedy, temperature, top-k, top-p (Holtzman et al. 2020) with the
                         KV cache; beam search for the encoder-decoder Transformer
-    lora                low-rank adapters for fine-tuning a trained GPT (Hu et al. 2021)
+    train_gpt           the small GPT learns the shipped corpus with our BPE and Adam;
+                        ``python -m runnable.train_gpt``
+    lora                low-rank adapters for fine-tuning a trained GPT (Hu et al. 2021); the demo
+                        adapts it from one play to another, ``python -m runnable.lora``
 
 Conventions shared by every module:
 

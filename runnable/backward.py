@@ -194,7 +194,7 @@ def activation_backward(d_hidden: np.ndarray, pre: np.ndarray, activation: Activ
         density = np.exp(-0.5 * pre * pre) / math.sqrt(2 * math.pi)  # phi(x)
         return d_hidden * (normal_cdf(pre) + pre * density)
     root = math.sqrt(2 / math.pi)
-    t = np.tanh(root * (pre + GELU_TANH_COEFF * pre**3))
+    t = np.tanh(root * (pre + GELU_TANH_COEFF * pre * pre * pre))  # x * x * x: x**3 is a slow pow() call
     return d_hidden * (0.5 * (1 + t) + 0.5 * pre * (1 - t * t) * root * (1 + 3 * GELU_TANH_COEFF * pre * pre))
 
 

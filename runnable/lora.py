@@ -29,12 +29,21 @@ adapted model runs as fast as the base one (section 4.1, "No additional
 inference latency"); keeping W_0 aside lets one base model serve several adapters.
 Hu et al. adapt the attention projections (section 7.1); ``LoRAConfig.targets``
 picks which of a GPT block's four linear layers get one.
+
+    python -m runnable.lora [--seed N] [--steps N] [--rank R]
+
+trains the small GPT on the first play of the shipped corpus (Coriolanus), then
+rank-1 adapters on the attention projections, 0.56% of its parameters, on the
+second (Richard III): the held-out loss on the second play falls from about 4.6
+to about 3.9 nats per token in 200 steps, while the base weights stay as they were.
 """
 
 from __future__ import annotations
 
 import math
+import time
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 
 import numpy as np
 
@@ -167,3 +176,131 @@ def loss_and_grads(
 def count_parameters(tree) -> int:
     """The number of numbers in a params tree (a model, or its adapters)."""
     return sum(a.size for a in leaves(tree))
+
+
+# ---------------------------------------------------------------------------
+# The demo: a GPT trained on one play, adapted to another
+# ---------------------------------------------------------------------------
+
+# The shipped corpus is Coriolanus followed by Richard III (runnable/data/README.md);
+# the second play opens with Gloucester's "Now is the winter of our discontent".
+SECOND_PART = "GLOUCESTER:\nNow is the winter of our discontent"
+
+
+@dataclass
+class Adaptation:
+    """What the demo measured: held-out losses (nats per token) before and after, and samples."""
+
+    base_run: object  # the train_gpt.GPTRun of the base model
+    lora: LoRAParams
+    lcfg: LoRAConfig
+    trainable_fraction: float  # adapter numbers / base model numbers
+    first_before: float  # held-out loss on the first part, base model
+    second_before: float  # held-out loss on the second part, base model
+    first_after: float  # ... adapted model
+    second_after: float
+    losses: list[float] = field(default_factory=list)  # training loss of the adapters, per step
+    seconds: float = 0.0
+
+
+def adapt(
+    first: str,
+    second: str,
+    settings,
+    lcfg: LoRAConfig = LoRAConfig(rank=1, alpha=1.0),
+    steps: int = 200,
+    lr: float = 2e-2,
+    on_log=None,
+) -> Adaptation:
+    """Train a GPT on ``first`` (``train_gpt.train``), then LoRA adapters on ``second`` with the base frozen.
+
+    Both texts use the tokenizer learned from ``first``; each holds out its last
+    10%. ``settings`` is a ``train_gpt.GPTSettings``.
+    """
+    from runnable.adam import adam_step, clip_gradients, init_adam
+    from runnable.train_gpt import evaluate, random_windows, split, train
+
+    start = time.perf_counter()
+    base = train(first, settings, on_log)
+    params, cfg, tokenizer = base.params, base.config, base.tokenizer
+    _, first_held_out = split(np.array(tokenizer.encode(first), dtype=np.int64), settings.held_out)
+    second_train, second_held_out = split(np.array(tokenizer.encode(second), dtype=np.int64), settings.held_out)
+    rng = np.random.default_rng(settings.seed)
+    lora = init_lora(params, lcfg, rng)
+    result = Adaptation(
+        base_run=base, lora=lora, lcfg=lcfg,
+        trainable_fraction=count_parameters(lora) / count_parameters(params),
+        first_before=base.held_out_loss, second_before=evaluate(second_held_out, params, cfg),
+        first_after=float("nan"), second_after=float("nan"),
+    )
+    if on_log:
+        on_log(f"base model: held-out loss {result.first_before:.3f} on the first part, "
+               f"{result.second_before:.3f} on the second; adapters: {count_parameters(lora):,} numbers, "
+               f"{result.trainable_fraction:.2%} of the model's {count_parameters(params):,}")
+    state = init_adam(lora)
+    for step in range(1, steps + 1):
+        tokens, targets = random_windows(rng, second_train, settings.batch_size, cfg.context)
+        loss, grads = loss_and_grads(tokens, targets, params, lora, cfg, lcfg)
+        clip_gradients(grads, settings.max_norm)
+        adam_step(lora, grads, state, lr, beta2=0.99, eps=1e-8)
+        result.losses.append(float(loss))
+        if on_log and (step % settings.log_every == 0 or step == steps):
+            on_log(f"adapter step {step:4d}  loss {np.mean(result.losses[-settings.log_every:]):.3f}")
+    adapted = merge(params, lora, lcfg)
+    result.first_after = evaluate(first_held_out, adapted, cfg)
+    result.second_after = evaluate(second_held_out, adapted, cfg)
+    result.seconds = time.perf_counter() - start
+    return result
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Train on the first play, adapt to the second; exit 1 unless the adapters lower its held-out loss."""
+    import argparse
+    import sys
+
+    from runnable.blas import set_blas_threads
+    from runnable.generate import generate
+    from runnable.train_gpt import CORPUS, GPTSettings
+
+    parser = argparse.ArgumentParser(
+        prog="python -m runnable.lora",
+        description="Train the small GPT on the corpus's first play, then LoRA adapters on the second.",
+    )
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--base-steps", type=int, default=GPTSettings().steps, help="training steps of the base model")
+    parser.add_argument("--steps", type=int, default=200, help="training steps of the adapters (default %(default)s)")
+    parser.add_argument("--rank", type=int, default=1, help="adapter rank r (default %(default)s)")
+    parser.add_argument("--corpus", type=Path, default=CORPUS)
+    parser.add_argument("--split-at", default=SECOND_PART, help="where the second part starts (default: Richard III)")
+    args = parser.parse_args(argv)
+    try:
+        text = args.corpus.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        print(f"error: cannot read the corpus {args.corpus}: {exc}", file=sys.stderr)
+        return 2
+    cut = text.find(args.split_at)
+    if cut <= 0 or min(args.base_steps, args.steps, args.rank) < 1:
+        print(f"error: need --split-at text found inside the corpus (not at its start), and --base-steps, --steps and "
+              f"--rank of at least 1; got {args.split_at!r}, {args.base_steps}, {args.steps}, {args.rank}",
+              file=sys.stderr)
+        return 2
+    set_blas_threads(1)
+    settings = GPTSettings(seed=args.seed, steps=args.base_steps)
+    lcfg = LoRAConfig(rank=args.rank, alpha=float(args.rank))
+    result = adapt(text[:cut], text[cut:], settings, lcfg, args.steps, on_log=lambda line: print(line, flush=True))
+    tokenizer, cfg = result.base_run.tokenizer, result.base_run.config
+    prompt = np.array([tokenizer.encode("\n\n")], dtype=np.int64)
+    for name, params in (("base", result.base_run.params), ("adapted", merge(result.base_run.params, result.lora, lcfg))):
+        out, _ = generate(prompt, params, cfg, cfg.context - prompt.shape[1], rng=np.random.default_rng(args.seed),
+                          temperature=0.8, top_p=0.9)
+        print(f"sample from the {name} model:\n  " + tokenizer.decode(out[0].tolist()).strip().replace("\n", "\n  "))
+    better = result.second_after < result.second_before
+    print(f"held-out loss on the second part: {result.second_before:.3f} -> {result.second_after:.3f} nats/token "
+          f"with {result.trainable_fraction:.2%} of the parameters trainable "
+          f"(first part: {result.first_before:.3f} -> {result.first_after:.3f}; the base weights are unchanged) "
+          f"in {result.seconds:.1f} s{'' if better else ' -- ADAPTATION FAILED'}")
+    return 0 if better else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

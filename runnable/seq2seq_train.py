@@ -27,14 +27,13 @@ in ``tests/runnable/test_seq2seq_train.py``.
 from __future__ import annotations
 
 import argparse
-import math
 import time
 from dataclasses import dataclass, replace
 
 import numpy as np
 
 from runnable._common import lookup
-from runnable.adam import adam_step, init_adam, leaves
+from runnable.adam import adam_step, clip_gradients, init_adam
 from runnable.backward import cross_entropy, flat, softmax_backward
 from runnable.gru import GATES, gru_gates
 from runnable.rnn import CellParams, initial_state, project_inputs
@@ -243,22 +242,6 @@ class ReverseTask:
         target = np.concatenate([src[:, ::-1], np.full((size, 1), self.eos)], axis=1)  # [B, S + 1]
         tgt_in = np.concatenate([np.full((size, 1), self.bos), target[:, :-1]], axis=1)  # shifted right
         return src, tgt_in, target
-
-
-def clip_gradients(grads, max_norm: float) -> float:
-    """Scale all gradients down together if their global L2 norm exceeds ``max_norm``; returns the norm.
-
-    Pascanu, Mikolov & Bengio, "On the difficulty of training recurrent neural
-    networks" (ICML 2013), algorithm 1: through many steps the recurrence can
-    multiply a gradient into a huge one (an exploding gradient); clipping keeps
-    its direction but bounds the step.
-    """
-    arrays = leaves(grads)
-    norm = math.sqrt(sum(float(np.sum(g * g)) for g in arrays))
-    if norm > max_norm:
-        for g in arrays:
-            g *= max_norm / norm
-    return norm
 
 
 def train(

@@ -6,14 +6,13 @@ import pytest
 
 from tolerance import assert_all_close, assert_close
 
-from runnable.adam import leaves
+from runnable.adam import clip_gradients, leaves
 from runnable.gru import gru_layer, init_gru
 from runnable.seq2seq import CellKind
 from runnable.seq2seq_attention import Score, attention_seq2seq_logits, init_attention_seq2seq
 from runnable.seq2seq_train import (
     ReverseTask,
     alignment_example,
-    clip_gradients,
     exact_match,
     gru_layer_backward,
     gru_layer_forward,
