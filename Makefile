@@ -62,6 +62,7 @@ bench: install torch
 	$(BIN)/python bench/validate.py
 	$(BIN)/python bench/linkcheck.py
 	$(BIN)/python bench/numpy_vs_torch.py
+	$(BIN)/python bench/generate.py
 
 torch: install
 	@if $(BIN)/python -c 'import torch' 2>/dev/null; then :; \
