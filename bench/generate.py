@@ -20,7 +20,8 @@ Prints figures; asserts nothing (speed is measured, never a test).
 
 Each thread count runs in its own subprocess, since OpenBLAS reads
 OPENBLAS_NUM_THREADS once at start-up; within it, NumPy's runs and PyTorch's
-runs are timed in separate blocks, and each figure is the median of several runs.
+runs are timed in separate blocks, and each figure is the fastest of several runs
+(the one other processes disturbed least).
 The machine is shared: the load average is printed with the figures.
 """
 
@@ -29,7 +30,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import statistics
 import subprocess
 import sys
 import time
@@ -39,6 +39,8 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+from _shared import load_note, thread_env  # noqa: E402
 
 from runnable.generate import generate  # noqa: E402
 from runnable.gpt import GPTConfig, gpt, init_gpt, init_kv_cache  # noqa: E402
@@ -55,14 +57,15 @@ def model(tokens: int):
     return cfg, params, prompt
 
 
-def median_time(fn, repeats: int) -> float:
+def best_time(fn, repeats: int) -> float:
+    """The fastest of ``repeats`` runs after a warm-up: on a shared machine, the least disturbed one."""
     fn()  # warm-up
     times = []
     for _ in range(repeats):
         start = time.perf_counter()
         fn()
         times.append(time.perf_counter() - start)
-    return statistics.median(times)
+    return min(times)
 
 
 def step_times(cfg, params, prompt, lengths, repeats: int) -> dict:
@@ -79,27 +82,39 @@ def step_times(cfg, params, prompt, lengths, repeats: int) -> dict:
             gpt(tokens[:, length:], params, cfg, cache)
 
         out[length] = {
-            "cached": median_time(cached_step, repeats),
-            "recomputed": median_time(lambda: gpt(tokens, params, cfg), repeats),
+            "cached": best_time(cached_step, repeats),
+            "recomputed": best_time(lambda: gpt(tokens, params, cfg), repeats),
         }
     return out
 
 
-def numpy_block(tokens: int, repeats: int) -> dict:
+def lengths(tokens: int) -> list[int]:
+    return [n for n in (64, 128) if n < tokens] + [tokens]
+
+
+def numpy_recomputation(tokens: int, repeats: int) -> dict:
+    """Part 1: cached and recomputed totals, and single steps at several lengths."""
     cfg, params, prompt = model(tokens)
-    totals = {}
-    for n in (64, 128, tokens):
-        if n > tokens:
-            continue
-        totals[n] = {
-            "cached": median_time(lambda n=n: generate(prompt, params, cfg, n, temperature=0), repeats),
-            "recomputed": median_time(
-                lambda n=n: generate(prompt, params, cfg, n, temperature=0, use_cache=False), max(1, repeats // 2)
+    totals = {
+        n: {
+            "cached": best_time(lambda n=n: generate(prompt, params, cfg, n, temperature=0), repeats),
+            "recomputed": best_time(
+                lambda n=n: generate(prompt, params, cfg, n, temperature=0, use_cache=False), max(1, repeats // 3)
             ),
         }
+        for n in lengths(tokens)
+    }
+    longest = PROMPT + tokens - 1
+    steps = step_times(cfg, params, prompt, [n for n in (16, 64, 128) if n < longest] + [longest], repeats * 5)
+    return {"totals": totals, "steps": steps}
+
+
+def numpy_block(tokens: int, repeats: int) -> dict:
+    """Part 2, NumPy's side: cached totals, and the greedy tokens to compare."""
+    cfg, params, prompt = model(tokens)
+    totals = {n: best_time(lambda n=n: generate(prompt, params, cfg, n, temperature=0), repeats) for n in lengths(tokens)}
     ids, _ = generate(prompt, params, cfg, tokens, temperature=0)
-    steps = step_times(cfg, params, prompt, [16, 64, 128, PROMPT + tokens - 1], repeats * 5)
-    return {"totals": totals, "steps": steps, "tokens": ids[0].tolist()}
+    return {"totals": totals, "tokens": ids[0].tolist()}
 
 
 def torch_block(tokens: int, repeats: int, threads: int) -> dict:
@@ -159,44 +174,59 @@ def torch_block(tokens: int, repeats: int, threads: int) -> dict:
         return ids
 
     with torch.inference_mode():
-        totals = {n: median_time(lambda n=n: decode(n), repeats) for n in (64, 128, tokens) if n <= tokens}
+        totals = {n: best_time(lambda n=n: decode(n), repeats) for n in lengths(tokens)}
         ids = decode(tokens)
     return {"totals": totals, "tokens": ids[0].tolist()}
 
 
-def worker(threads: int, tokens: int, repeats: int) -> None:
-    """Runs in a subprocess with OpenBLAS already on ``threads`` threads; prints one JSON line."""
-    result = {"threads": threads, "numpy": numpy_block(tokens, repeats), "torch": torch_block(tokens, repeats, threads)}
+def worker(threads: int, tokens: int, repeats: int, rounds: int) -> None:
+    """Runs in a subprocess with OpenBLAS already on ``threads`` threads; prints one JSON line.
+
+    NumPy's block and PyTorch's block alternate ``rounds`` times; each figure is
+    the best over the rounds, so a burst of load during one block does not decide it.
+    """
+    numpy_rounds, torch_rounds = [], []
+    for _ in range(rounds):
+        numpy_rounds.append(numpy_block(tokens, repeats))
+        torch_rounds.append(torch_block(tokens, repeats, threads))
+    result = {
+        "threads": threads,
+        "numpy": {"totals": {n: min(r["totals"][n] for r in numpy_rounds) for n in lengths(tokens)},
+                  "tokens": numpy_rounds[0]["tokens"]},
+        "torch": {"totals": {n: min(r["totals"][n] for r in torch_rounds) for n in lengths(tokens)},
+                  "tokens": torch_rounds[0]["tokens"]},
+    }
+    if threads == 1:
+        result["recomputation"] = numpy_recomputation(tokens, repeats)
     print(json.dumps(result))
 
 
 def run_worker(threads: int, args) -> dict:
-    env = dict(os.environ)
-    for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-        env[var] = str(threads)
-    env.setdefault("OPENBLAS_THREAD_TIMEOUT", "16")  # idle OpenBLAS threads stop spinning sooner (see numpy_vs_torch.py)
-    cmd = [sys.executable, __file__, "--worker", str(threads), "--tokens", str(args.tokens), "--repeats", str(args.repeats)]
+    env = thread_env(threads)
+    cmd = [sys.executable, __file__, "--worker", str(threads), "--tokens", str(args.tokens),
+           "--repeats", str(args.repeats), "--rounds", str(args.rounds)]
     out = subprocess.run(cmd, env=env, capture_output=True, text=True, check=True, timeout=3600)
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
 def report(results: list[dict], tokens: int) -> None:
-    first = results[0]["numpy"]
+    first = next((r["recomputation"] for r in results if "recomputation" in r), None)
     print(f"GPT {CONFIG['n_layers']} layers, d_model {CONFIG['d_model']}, {CONFIG['n_heads']} heads, "
-          f"vocabulary {CONFIG['vocab_size']}, float32, batch 1, greedy; {PROMPT}-token prompt; medians")
-    print("\n1. NumPy: KV cache against recomputing the whole sequence at every step (one thread)")
-    print(f"   {'new tokens':>10} {'cached s':>9} {'recomputed s':>13} {'ratio':>6}")
-    for n, t in first["totals"].items():
-        print(f"   {n:>10} {t['cached']:9.3f} {t['recomputed']:13.3f} {t['recomputed'] / t['cached']:6.1f}x")
-    print(f"   one step at length L:  {'L':>4} {'cached ms':>10} {'recomputed ms':>14}")
-    for length, t in first["steps"].items():
-        print(f"   {'':22}{length:>4} {t['cached'] * 1e3:10.2f} {t['recomputed'] * 1e3:14.2f}")
+          f"vocabulary {CONFIG['vocab_size']}, float32, batch 1, greedy; {PROMPT}-token prompt; best of runs")
+    if first is not None:
+        print("\n1. NumPy: KV cache against recomputing the whole sequence at every step (one thread)")
+        print(f"   {'new tokens':>10} {'cached s':>9} {'recomputed s':>13} {'ratio':>6}")
+        for n, t in first["totals"].items():
+            print(f"   {n:>10} {t['cached']:9.3f} {t['recomputed']:13.3f} {t['recomputed'] / t['cached']:6.1f}x")
+        print(f"   one step at length L:  {'L':>4} {'cached ms':>10} {'recomputed ms':>14}")
+        for length, t in first["steps"].items():
+            print(f"   {'':22}{length:>4} {t['cached'] * 1e3:10.2f} {t['recomputed'] * 1e3:14.2f}")
     print(f"\n2. NumPy (cached) against the same model in PyTorch (cached), {tokens} new tokens")
     print(f"   {'threads':>7} {'new tokens':>10} {'numpy s':>8} {'torch s':>8} {'ratio':>6}  target")
     for r in results:
         same = r["numpy"]["tokens"] == r["torch"]["tokens"]
         for n in r["numpy"]["totals"]:
-            numpy_s, torch_s = r["numpy"]["totals"][n]["cached"], r["torch"]["totals"][n]
+            numpy_s, torch_s = r["numpy"]["totals"][n], r["torch"]["totals"][n]
             target = f"<= {TARGET} {'ok' if numpy_s / torch_s <= TARGET else 'MISSED'}" if r["threads"] == 1 else ""
             print(f"   {r['threads']:>7} {n:>10} {numpy_s:8.3f} {torch_s:8.3f} {numpy_s / torch_s:6.2f}  {target}")
         print(f"   {'':7} greedy tokens identical in NumPy and PyTorch: {same}")
@@ -206,23 +236,22 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--worker", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--tokens", type=int, default=256, help="new tokens to generate (default %(default)s)")
-    parser.add_argument("--repeats", type=int, default=5, help="timed runs per figure (median)")
+    parser.add_argument("--repeats", type=int, default=5, help="timed runs per figure and round (the best counts)")
+    parser.add_argument("--rounds", type=int, default=3, help="alternating NumPy/PyTorch blocks per thread count")
     parser.add_argument("--threads", default="1,2", help="thread counts, comma-separated (default %(default)s)")
     parser.add_argument("--quick", action="store_true", help="one timed run per figure")
     args = parser.parse_args()
     if args.quick:
-        args.repeats = 1
+        args.repeats, args.rounds = 1, 1
     if args.worker:
-        worker(args.worker, args.tokens, args.repeats)
+        worker(args.worker, args.tokens, args.repeats, args.rounds)
         return 0
-    if args.tokens < 1 or args.repeats < 1:
-        parser.error("--tokens and --repeats must be at least 1")
+    if min(args.tokens, args.repeats, args.rounds) < 1:
+        parser.error("--tokens, --repeats and --rounds must be at least 1")
     load_before = os.getloadavg()[0]
     results = [run_worker(int(n), args) for n in args.threads.split(",")]
     report(results, args.tokens)
-    load_after = os.getloadavg()[0]
-    print(f"\nload average (1 min) before {load_before:.2f}, after {load_after:.2f} on {os.cpu_count()} cores"
-          + (": other processes were competing, treat the figures as rough" if max(load_before, load_after) > 1.5 else ""))
+    print("\n" + load_note(load_before, os.getloadavg()[0]))
     return 0
 
 
