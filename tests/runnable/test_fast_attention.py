@@ -144,7 +144,7 @@ def test_peak_memory_near_one_score_matrix_per_head(rng):
 # --- the threads ------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("b, h", [(4, 3), (1, 8), (3, 1)], ids=["split batch", "split heads", "uneven batch"])
+@pytest.mark.parametrize("b, h", [(4, 3), (1, 8), (3, 1)], ids=["split-batch", "split-heads", "uneven-batch"])
 @pytest.mark.parametrize("workers", [2, 3])
 @pytest.mark.parametrize("chunk_size", [None, 4])
 def test_threaded_matches_plain(rng, dtype, b, h, workers, chunk_size):
