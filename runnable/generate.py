@@ -139,6 +139,8 @@ def generate(
         raise ValueError(f"max_new_tokens={max_new_tokens}; it must be at least 1")
     if rng is None and temperature != 0:
         raise ValueError("sampling needs a generator: pass rng=np.random.default_rng(seed), or temperature=0")
+    if np.ndim(prompt) != 2 or np.shape(prompt)[1] < 1:
+        raise ValueError(f"prompt has shape {np.shape(prompt)}; expected [B, T_0] with at least one token per row")
     total = prompt.shape[1] + max_new_tokens
     if cfg.position is Position.LEARNED and total > cfg.context:
         raise ValueError(f"{prompt.shape[1]} prompt tokens + {max_new_tokens} new ones = {total} positions, "

@@ -42,7 +42,7 @@ from enum import Enum
 import numpy as np
 
 from runnable import backward as bw
-from runnable._common import lookup
+from runnable._common import check_dtypes, lookup
 from runnable.alibi import alibi_bias
 from runnable.attention import AttentionParams, attention_weights, causal_mask, merge_heads, project_qkv
 from runnable.layers import (
@@ -187,6 +187,10 @@ class LayerCache:
 
     def append(self, k: np.ndarray, v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Store this step's ``[B, h, T, d_k]`` keys and values; return all of them so far (views)."""
+        check_dtypes(k=k, cache=self.keys)  # writing float64 keys into a float32 cache would round them silently
+        if k.shape[:2] != self.keys.shape[:2] or k.shape[-1] != self.keys.shape[-1]:
+            raise ValueError(f"keys of shape {k.shape} do not fit a cache of shape {self.keys.shape}; "
+                             "make the cache for this batch and model (init_kv_cache)")
         end = self.length + k.shape[-2]
         if end > self.keys.shape[-2]:
             raise ValueError(f"the KV cache holds {self.keys.shape[-2]} positions; {end} needed. "
@@ -222,6 +226,8 @@ def init_kv_cache(cfg: GPTConfig, batch: int, max_len: int, dtype=np.float64) ->
 
 def embed(tokens: np.ndarray, positions: np.ndarray, params: GPTParams, cfg: GPTConfig) -> np.ndarray:
     """h_0 = U W_e + W_p (eq. 2): ``[B, T]`` ids -> ``[B, T, d]``; no W_p with RoPE or ALiBi."""
+    if np.ndim(tokens) != 2 or np.shape(tokens)[1] < 1:
+        raise ValueError(f"tokens have shape {np.shape(tokens)}; expected [B, T] with T >= 1 (a batch of sequences)")
     x = lookup(params.token_embed, tokens)  # [B, T] -> [B, T, d]
     if cfg.position is Position.LEARNED:
         if positions[-1] >= cfg.context:

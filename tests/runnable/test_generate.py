@@ -14,7 +14,7 @@ from tolerance import assert_close, eps
 
 from torch_copy import randomize
 
-from runnable.gpt import GPTConfig, Position, gpt, init_gpt
+from runnable.gpt import GPTConfig, Position, gpt, init_gpt, init_kv_cache
 from runnable.generate import (
     beam_search,
     filter_top_k,
@@ -67,6 +67,13 @@ def test_the_cache_refuses_to_overflow_and_learned_positions_their_table(rng):
         generate(rng.integers(0, 29, (1, 6)), params, cfg, 5, temperature=0)
     with pytest.raises(ValueError, match="needs a generator"):
         generate(rng.integers(0, 29, (1, 2)), params, cfg, 2)
+    with pytest.raises(ValueError, match="at least one token per row"):
+        generate(np.zeros((2, 0), dtype=int), params, cfg, 2, temperature=0)
+    cache = init_kv_cache(cfg, 1, 4, np.float32)  # params are float64
+    with pytest.raises(TypeError, match="cache is float32 but k is float64"):
+        gpt(rng.integers(0, 29, (1, 2)), params, cfg, cache)
+    with pytest.raises(ValueError, match="KV cache holds 4 positions; 5 needed"):
+        gpt(rng.integers(0, 29, (1, 5)), params, cfg, init_kv_cache(cfg, 1, 4))
 
 
 # --- sampling ---------------------------------------------------------------------------
