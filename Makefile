@@ -50,7 +50,7 @@ build: install
 test: install torch browser
 	$(BIN)/python -m pytest
 
-# Not part of `make test` (about 10 minutes): proves the numerical tests hold on
+# Not part of `make test` (about 15 minutes): proves the numerical tests hold on
 # any machine. See tests/matrix.py.
 test-matrix: install torch
 	$(BIN)/python tests/matrix.py

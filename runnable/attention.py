@@ -76,7 +76,7 @@ def attention_weights(
     The 1/sqrt(d_k) factor keeps the dot products at unit variance for unit-
     variance inputs; without it the softmax saturates and its gradient vanishes.
     ``bias`` (float, broadcast to the scores) is added before the mask, as ALiBi
-    does (Press et al. 2021; ``runnable.alibi``). Where ``mask`` is False the
+    does (Press et al. 2022; ``runnable.alibi``). Where ``mask`` is False the
     score becomes -inf, so its weight is exactly 0.
     """
     check_dtypes(q=q, k=k)
