@@ -23,7 +23,7 @@ export MKL_NUM_THREADS ?= 1
 # every build; it is tracked in the project notes, not needed on each run.
 export NO_MKDOCS_2_WARNING ?= 1
 
-.PHONY: serve test test-matrix build install torch browser linkcheck bench clean help
+.PHONY: serve test test-matrix build install lock torch browser linkcheck bench clean help
 
 help:
 	@echo "make serve      set up and serve the site on http://127.0.0.1:8000"
@@ -32,14 +32,45 @@ help:
 	@echo "make linkcheck  check every link in the catalog and the pages"
 	@echo "make bench      run the benchmarks in bench/ and print their figures"
 	@echo "make test-matrix  the runnable/ tests under every OpenBLAS kernel, 5 seeds, tolerances / 10"
+	@echo "make lock       refresh $(LOCK) from pyproject.toml (after changing a dependency)"
 
-$(STAMP): pyproject.toml
+# The install is reproducible: every package comes from the lock, pinned and
+# checked against its hashes (pip-tools' pip-compile --generate-hashes; see
+# `make lock`). The lock is compiled for one Python (its header says which);
+# on another one, the install resolves pyproject.toml afresh and says so.
+LOCK        := requirements/test.txt
+LOCK_PYTHON := $(shell sed -n 's/.*pip-compile with Python \([0-9][0-9.]*\).*/\1/p' $(LOCK))
+PIP_TOOLS   := pip-tools==7.6.2
+
+$(STAMP): pyproject.toml $(LOCK)
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+	@if [ "$$($(BIN)/python -c 'import sys; print("%d.%d" % sys.version_info[:2])')" = "$(LOCK_PYTHON)" ]; then \
+		echo "Installing from $(LOCK) (pinned, hash-checked)"; \
+		$(BIN)/python -m pip install --quiet --require-hashes --no-deps -r $(LOCK) && \
+		$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e . ; \
+	else \
+		echo "*** $(LOCK) is locked for Python $(LOCK_PYTHON); this is another Python, so the install ***"; \
+		echo "*** resolves pyproject.toml afresh (not pinned). CI uses Python $(LOCK_PYTHON).            ***"; \
+		$(BIN)/python -m pip install --quiet -e '.[test]'; \
+	fi
+	@# A dependency added to pyproject.toml but not to the lock shows up here, not as an ImportError later.
+	$(BIN)/python -m pip check
 	touch $@
 
 install: $(STAMP)
+
+# Recompile the lock from pyproject.toml, with hashes, for this Python: pins
+# already in the lock are kept and what pyproject.toml added is resolved
+# (UPGRADE=1 moves everything to the newest versions its ranges allow).
+# pip-tools runs from its own venv, so the project's install never depends
+# on it. Needs the package index.
+lock:
+	$(PYTHON) -m venv .venv-lock
+	.venv-lock/bin/python -m pip install --quiet "$(PIP_TOOLS)"
+	.venv-lock/bin/pip-compile --quiet $(if $(UPGRADE),--upgrade) --generate-hashes --allow-unsafe --strip-extras \
+		--no-emit-index-url --no-emit-find-links --all-build-deps --extra test \
+		--output-file $(LOCK) pyproject.toml
+	@echo "$(LOCK) refreshed; commit it with the pyproject.toml change that needed it."
 
 serve: install
 	$(BIN)/mkdocs serve --dev-addr 127.0.0.1:8000
@@ -62,6 +93,7 @@ bench: install torch
 	$(BIN)/python bench/validate.py
 	$(BIN)/python bench/linkcheck.py
 	$(BIN)/python bench/numpy_vs_torch.py
+	$(BIN)/python bench/bpe.py
 	$(BIN)/python bench/generate.py
 
 torch: install
@@ -89,4 +121,4 @@ browser:
 	fi
 
 clean:
-	rm -rf $(VENV) site .pytest_cache .hypothesis
+	rm -rf $(VENV) .venv-lock site .pytest_cache .hypothesis

@@ -38,3 +38,25 @@ def test_validate_does_not_import_the_link_checker(tmp_path):
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True).stdout
     assert out.strip().splitlines()[-1] == "[]"
+
+
+def test_every_subcommand_names_functions_that_exist():
+    import importlib
+    import inspect
+
+    for name, command in cli.COMMANDS.items():
+        module = importlib.import_module(command.module)
+        assert callable(getattr(module, command.add_arguments)), name
+        assert callable(getattr(module, command.run)), name
+        # Findable with grep: cli.py spells out the module of every subcommand.
+        assert f'"{command.module}"' in inspect.getsource(cli), name
+
+
+def test_a_usage_error_inside_a_subcommand_exits_2_without_traceback(capsys, tmp_path):
+    from tests.conftest import FIXTURES
+
+    catalog = tmp_path / "resources.yaml"
+    catalog.write_bytes((FIXTURES / "valid" / "small.yaml").read_bytes())
+    assert cli.run(["add", "--file", str(catalog), "--stage", "x"]) == ExitCode.USAGE
+    err = capsys.readouterr().err
+    assert "--stage, --why and --optional need --path" in err and "Traceback" not in err

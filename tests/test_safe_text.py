@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from learnpath.safe_text import escape_control, escape_markdown, unsafe_character
+from learnpath.safe_text import REFERENCE_BREAK, escape_control, escape_markdown, unsafe_character
 
 
 @pytest.mark.parametrize(
@@ -33,11 +33,28 @@ def test_unsafe_character_names_the_first() -> None:
 @pytest.mark.parametrize(
     "text",
     ["@octocat", "![x](https://example.org/x.png)", "<img src=x onerror=alert(1)>", "**bold** _it_", "[a](b)",
-     "| cell |", "# heading", "`code`"],
+     "| cell |", "# heading", "`code`", "see #12 and @org/team"],
 )
 def test_escape_markdown_leaves_no_live_syntax(text: str) -> None:
     escaped = escape_markdown(text)
-    # every metacharacter is preceded by a backslash
-    for i, char in enumerate(escaped):
+    assert escaped.replace(REFERENCE_BREAK, "").replace("\\", "") == text.replace("\\", "")
+    # every metacharacter is preceded by a backslash (the breaks we insert aside)
+    for i, char in enumerate(escaped.replace(REFERENCE_BREAK, "")):
         if char in "@!<>[]()*_|#`":
-            assert escaped[i - 1] == "\\", (text, escaped)
+            assert escaped.replace(REFERENCE_BREAK, "")[i - 1] == "\\", (text, escaped)
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("@octocat", "\\@<!-- -->octocat"),
+    ("fixes #12", "fixes \\#<!-- -->12"),
+    ("mail a@b.example", "mail a\\@<!-- -->b\\.example"),
+])
+def test_mentions_and_references_are_broken_not_just_escaped(text: str, expected: str) -> None:
+    # GitHub links @name and #123 after rendering, so "\\@name" still notifies (github/cmark-gfm#181).
+    assert escape_markdown(text) == expected
+
+
+def test_urls_are_not_autolinked() -> None:
+    # GFM's autolink extension needs "https:" / "www." spelt out; escaped, they are text.
+    escaped = escape_markdown("go to https://evil.example or www.evil.example")
+    assert "https://" not in escaped and "www." not in escaped

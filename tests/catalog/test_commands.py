@@ -70,21 +70,53 @@ def test_unknown_option_exits_2(capsys) -> None:
     assert cli(capsys, "validate", "--colour")[0] == 2
 
 
-def test_json_format(capsys, tmp_path: Path, small_catalog: Path) -> None:
+def test_json_format_is_a_versioned_envelope(capsys, tmp_path: Path, small_catalog: Path) -> None:
     bad = tmp_path / "bad.yaml"
     bad.write_text(small_catalog.read_text(encoding="utf-8").replace("kind: lecture", "kind: blog"), encoding="utf-8")
     code, out, _ = cli(capsys, "validate", "--format", "json", str(bad))
     assert code == 1
-    [problem] = [p for p in json.loads(out) if p["severity"] == "error"]
+    report = json.loads(out)
+    assert (report["version"], report["tool"], report["file"], report["valid"]) == (1, "learnpath validate", str(bad),
+                                                                                   False)
+    assert report["summary"] == {"errors": 1, "warnings": 0, "not_shown": {}}
+    [problem] = [p for p in report["problems"] if p["severity"] == "error"]
     assert problem["file"] == str(bad) and problem["field"] == "kind"
     assert problem["where"] == "resources[2] (id: attention-lecture)"
-    assert set(problem) == {"file", "line", "column", "where", "field", "message", "hint", "severity"}
+    assert (problem["rule"], problem["name"]) == ("LP104", "unknown-choice")
+    assert problem["hint"] == "did you mean 'article'?"
+    assert set(problem) == {"file", "line", "column", "where", "field", "message", "hint", "severity", "rule", "name"}
     assert isinstance(problem["line"], int) and problem["line"] >= 1
 
 
-def test_json_format_valid_is_an_empty_list(capsys, small_catalog: Path) -> None:
+def test_json_format_valid_has_no_problems(capsys, small_catalog: Path) -> None:
     code, out, _ = cli(capsys, "validate", "--format", "json", str(small_catalog))
-    assert (code, json.loads(out)) == (0, [])
+    report = json.loads(out)
+    assert (code, report["valid"], report["problems"]) == (0, True, [])
+
+
+def test_github_format_annotates_each_problem_on_its_line(capsys, tmp_path: Path, small_catalog: Path) -> None:
+    bad = tmp_path / "bad,name.yaml"  # a comma must not split the file= property
+    text = small_catalog.read_text(encoding="utf-8").replace("    year: 2015\n", "    yaer: 2015\n")
+    bad.write_text(text, encoding="utf-8")
+    code, out, _ = cli(capsys, "validate", "--format", "github", str(bad))
+    line = text.splitlines().index("    yaer: 2015") + 1
+    annotation, summary = out.splitlines()
+    assert code == 1
+    assert annotation.startswith(f"::error file={str(bad).replace(',', '%2C')},line={line},col=5,"
+                                 "title=LP101 unknown-field::resources[0] (id: rnn-intro) field 'yaer': "
+                                 "unknown field 'yaer'%0Ahint: did you mean 'year'?")
+    assert "invalid: 1 error" in summary
+
+
+def test_github_format_strict_makes_warnings_errors(capsys, tmp_path: Path, small_catalog: Path) -> None:
+    path = tmp_path / "c.yaml"
+    path.write_text(small_catalog.read_text(encoding="utf-8").replace(
+        "          - resource: attention-lecture\n            optional: true\n",
+        "          - resource: rnn-intro\n"), encoding="utf-8")
+    code, out, _ = cli(capsys, "validate", "--format", "github", str(path))
+    assert code == 0 and out.startswith("::warning ") and "title=LP307 unused-resource" in out
+    code, out, _ = cli(capsys, "validate", "--format", "github", "--strict", str(path))
+    assert code == 1 and out.startswith("::error ") and "invalid under --strict" in out
 
 
 def test_quiet_and_strict(capsys, tmp_path: Path, small_catalog: Path) -> None:

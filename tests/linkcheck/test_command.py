@@ -15,7 +15,7 @@ import pytest
 
 from learnpath.cli import run
 from learnpath.linkcheck.command import parse_duration
-from learnpath.linkcheck.report import load_json
+from learnpath.linkcheck.report import format_text, load_json
 from tests.linkcheck.server import LinkServer
 from tests.linkcheck.wayback_fake import FakeWayback, wayback_fake
 
@@ -101,7 +101,22 @@ def test_private_addresses_are_refused_without_allow_private(server: LinkServer,
 
 
 @pytest.mark.parametrize("args, message", [
-    (["page.md", "--workers", "0"], "must be above zero"),
+    (["page.md", "--workers", "0"], "argument --workers: '0': must be at least 1"),
+    (["page.md", "--workers", "2.5"], "'2.5' is not a whole number"),
+    (["page.md", "--delay", "nan"], "argument --delay: 'nan': must be a finite number of seconds"),
+    (["page.md", "--delay", "inf"], "argument --delay: 'inf': must be a finite number"),
+    (["page.md", "--delay", "-1"], "must be at least 0 seconds"),
+    (["page.md", "--delay", "1e9"], "must be at most 600 seconds"),
+    (["page.md", "--timeout", "inf"], "argument --timeout: 'inf': must be a finite number"),
+    (["page.md", "--timeout", "nan"], "argument --timeout: 'nan'"),
+    (["page.md", "--timeout", "0"], "must be above 0 seconds"),
+    (["page.md", "--run-timeout", "inf"], "argument --run-timeout: 'inf'"),
+    (["page.md", "--retries", "1000"], "must be at most 20 retries"),
+    (["page.md", "--per-host", "0"], "argument --per-host"),
+    (["page.md", "--confirm-hours", "nan"], "argument --confirm-hours: 'nan': must be a finite number of hours"),
+    (["page.md", "--confirm-runs", "0"], "argument --confirm-runs"),
+    (["page.md", "--max-age", "9" * 400], "argument --max-age"),
+    (["page.md", "--max-age", "1000d"], "must be at most"),
     (["page.md", "--format", "xml"], "invalid choice: 'xml'"),
     (["page.md", "--max-age", "soon"], "not a duration"),
     (["page.md", "--exclude", "(unclosed"], "not a valid regular expression"),
@@ -121,6 +136,15 @@ def test_exit_2_for_usage_errors(capsys, args: list[str], message: str) -> None:
                                            ("1d", 86400), ("1.5h", 5400), ("0", 0)])
 def test_max_age_accepts_seconds_and_units(text: str, seconds: float) -> None:
     assert parse_duration(text) == seconds
+
+
+def test_a_nan_delay_is_refused_before_any_work() -> None:
+    # It used to spin a core forever in the dispatcher (nan compares false with every time)
+    # and ignore SIGTERM; run as a user would, and bounded, so a regression cannot hang the suite.
+    page("https://example.org/never-fetched")
+    proc = subprocess.run([sys.executable, "-m", "learnpath", *BASE, "page.md", "--delay", "nan"],
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 2 and "must be a finite number" in proc.stderr and "Traceback" not in proc.stderr
 
 
 def test_exit_2_without_a_catalog_in_the_current_directory(capsys) -> None:
@@ -144,6 +168,27 @@ def test_damaged_history_gives_exit_2_with_a_hint(server: LinkServer, capsys, co
     code, _, err = check(capsys, "page.md", "--history", "h.json")
     assert code == 2 and message in err and "hint:" in err and "--no-history" in err
     assert Path("h.json").read_text() == content  # left as it was
+
+
+def test_damaged_history_entries_are_dropped_and_the_run_goes_on(server: LinkServer, capsys) -> None:
+    ok, bad = server.url("/ok"), server.url("/status/404")
+    page(ok, bad)
+
+    def entry(url: str, verdict: str, **fields) -> dict:
+        last = {"url": url, "verdict": verdict, "status": 200, "final_url": url, "elapsed": 0.1, "attempts": 1,
+                "explanation": "x", "suggestion": "y", "confirmed": False}
+        return {"last": last, "last_checked": "2026-11-20T03:00:00Z", **fields}
+
+    Path("h.json").write_text(json.dumps({"version": 1, "entries": {
+        ok: entry(ok, "ok", last_checked="2999-01-01T00:00:00Z"),  # "checked" in 2999: cached until then
+        bad: entry(bad, "broken", consecutive_failures=1, last_counted_failure=7),  # broke record() after the run
+    }}))
+    code, out, err = check(capsys, "page.md", "--history", "h.json", "--format", "json")
+    assert code == 0 and err.count("is damaged") == 2 and "checked afresh" in err
+    report = load_json(out)
+    assert report.info.fetched == 2 and report.info.cached == 0
+    saved = json.loads(Path("h.json").read_text())["entries"]
+    assert saved[ok]["last_checked"] < "2999" and saved[bad]["consecutive_failures"] == 1
 
 
 def test_help_documents_the_exit_codes(capsys) -> None:
@@ -195,12 +240,78 @@ def test_successes_are_cached_and_a_rerun_fetches_only_failures(server: LinkServ
 
 def test_output_file_and_rendering_a_saved_report(server: LinkServer, capsys) -> None:
     page(server.url("/status/404"), server.url("/ok"))
+    Path("out").mkdir()
     code, out, err = check(capsys, "page.md", "--strict", "--format", "json", "--output", "out/report.json")
     assert code == 1 and out == "" and "1 confirmed-broken link(s)." in err
     code = run(["check-links", "--from-json", "out/report.json", "--format", "markdown", "--output", "issue.md"])
     assert code == 1
     issue = Path("issue.md").read_text()
-    assert "| page.md:3 | <" + server.url("/status/404") + "> | **Broken** (confirmed) 404" in issue
+    assert "| page\\.md\\:3 | <" + server.url("/status/404") + "> | **Broken** (confirmed) 404" in issue
+
+
+def test_an_unwritable_output_prints_the_report_then_says_why(server: LinkServer, capsys) -> None:
+    page(server.url("/status/404"))
+    code, out, err = check(capsys, "page.md", "--strict", "--no-history", "--format", "json",
+                           "--output", "missing/report.json")
+    assert code == 2 and json.loads(out)["summary"]["confirmed_broken"] == 1  # the report, on stdout
+    assert "could not write the report to missing/report.json: the directory missing does not exist" in err
+    assert "printed above instead" in err and not Path("missing").exists()
+
+
+@pytest.mark.parametrize("where, reason", [("missing/h.json", "the directory missing does not exist"),
+                                           ("notes.txt/h.json", "the directory notes.txt is not a directory")])
+def test_an_unwritable_history_comes_after_the_report(server: LinkServer, capsys, where: str, reason: str) -> None:
+    Path("notes.txt").write_text("x")
+    page(server.url("/status/404"))
+    code, out, err = check(capsys, "page.md", "--strict", "--history", where)
+    assert code == 2 and "/status/404" in out and "1 confirmed-broken link(s)." in out  # the whole text report
+    assert f"could not save the history to {where}: {reason}" in err and "not remembered" in err
+    assert ".tmp" not in err and not Path("missing").exists()
+
+
+def test_the_default_history_directory_is_created_and_said(server: LinkServer, capsys) -> None:
+    page(server.url("/ok"))
+    code, _, err = check(capsys, "page.md")
+    assert code == 0 and "created .linkcheck/ for the link-check history" in err
+    assert server.url("/ok") in json.loads(Path(".linkcheck/history.json").read_text())["entries"]
+    _, _, err = check(capsys, "page.md")
+    assert "created" not in err
+
+
+def test_the_history_keeps_the_users_umask_and_its_symlink(server: LinkServer, capsys) -> None:
+    page(server.url("/ok"))
+    Path("store").mkdir()
+    Path("h.json").symlink_to(Path("store/real.json").absolute())
+    saved = os.umask(0o027)
+    try:
+        code, _, _ = check(capsys, "page.md", "--history", "h.json")
+    finally:
+        os.umask(saved)
+    assert code == 0 and Path("h.json").is_symlink()
+    assert server.url("/ok") in json.loads(Path("store/real.json").read_text())["entries"]
+    assert Path("store/real.json").stat().st_mode & 0o777 == 0o640
+
+
+def test_a_catastrophic_exclusion_cannot_stall_the_run(server: LinkServer) -> None:
+    # Run as a user would, in a process bounded here, so a regression fails instead of hanging.
+    page(server.url("/ok"), "https://x.example/" + "a" * 40 + "!")
+    start = time.monotonic()
+    proc = subprocess.run([sys.executable, "-m", "learnpath", *BASE, "page.md", "--no-history",
+                           "--exclude", "(a+)+$"], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2 and "--exclude: the exclusion '(a+)+$' did not finish" in proc.stderr
+    assert time.monotonic() - start < 100  # the budget is 5 s; the pattern alone would take hours
+
+
+@pytest.mark.parametrize("fmt", ["text", "github", "markdown"])
+def test_text_from_a_hostile_server_is_escaped_in_every_report(server: LinkServer, capsys, fmt: str) -> None:
+    page(server.url("/hostile/status"), server.url("/hostile/title"))
+    code, out, err = check(capsys, "page.md", "--no-history", "--strict", "--get-bodies", "--format", fmt)
+    assert code == 1 and "/hostile/title" in out and "/hostile/status" in out
+    for control in ("\x1b", "\x07", "\r"):
+        assert control not in out + err
+    assert "\\x1b" in out and "pwned" in out  # shown, as text
+    if fmt == "markdown":
+        assert "@octocat" not in out and "\\@<!-- -->octocat" in out and "\\<img" in out and "\\!\\[t\\]" in out
 
 
 def test_exclusions_skip_urls(server: LinkServer, capsys) -> None:
@@ -219,7 +330,9 @@ def test_confirmed_broken_link_gets_a_wayback_suggestion(server: LinkServer, cap
                     "--wayback-url", api, "--format", "json"])
     out, _ = capsys.readouterr()
     assert code == 1 and FakeWayback.asked == [url]
-    assert "Archived copy: https://web.archive.org/web/20200102030405/" in json.loads(out)["results"][0]["suggestion"]
+    assert json.loads(out)["results"][0]["snapshot"].startswith("https://web.archive.org/web/20200102030405/")
+    rendered = load_json(out)
+    assert "Archived copy: https://web.archive.org/web/20200102030405/" in format_text(rendered)
     assert json.loads(Path("h.json").read_text())["entries"][url]["snapshot"].startswith("https://web.archive.org/")
 
 
@@ -338,45 +451,6 @@ def test_get_bodies_lets_soft_404_detectors_read_every_page(server: LinkServer, 
     assert json.loads(out)["results"][0]["verdict"] == "soft_broken"
 
 
-# --------------------------------------------------------------------------- #
-# The workflows that run it
-# --------------------------------------------------------------------------- #
-
-WORKFLOWS = Path(__file__).parents[2] / ".github" / "workflows"
-
-
-def _workflow(name: str) -> tuple[dict, str]:
-    import yaml
-
-    text = (WORKFLOWS / name).read_text()
-    return yaml.safe_load(text), text
-
-
-def test_nightly_workflow_keeps_history_and_one_issue() -> None:
-    flow, text = _workflow("links.yml")
-    triggers = flow[True]  # YAML 1.1 reads the key `on` as True
-    assert triggers["schedule"][0]["cron"] and "workflow_dispatch" in triggers
-    assert flow["permissions"] == {"contents": "read", "issues": "write"}
-    steps = flow["jobs"]["check"]["steps"]
-    uses = {s.get("uses", "").split("@")[0]: s for s in steps}
-    restore, save = uses["actions/cache/restore"]["with"], uses["actions/cache/save"]["with"]
-    assert restore["key"] == save["key"] and "github.run_id" in save["key"]
-    assert restore["restore-keys"].strip() == save["key"].split("${{")[0]
-    assert uses["actions/cache/save"]["if"].startswith("always()")
-    assert "linkcheck-report.json" in uses["actions/upload-artifact"]["with"]["path"]
-    for command in ("gh issue list --label", "--state open", "gh issue create", "gh issue edit", "--body-file",
-                    "gh issue close", "gh issue reopen", "--format json --output", "--format markdown"):
-        assert command in text, command
-
-
-def test_pull_request_workflow_checks_only_the_changes() -> None:
-    flow, text = _workflow("links-pr.yml")
-    assert "pull_request" in flow[True] and flow["permissions"] == {"contents": "read"}
-    assert "--only-changed \"$BASE_SHA\"" in text and "--format github" in text and "--allow-private" not in text
-    checkout = flow["jobs"]["changed-links"]["steps"][0]
-    assert checkout["with"]["fetch-depth"] == 0
-
-
 def test_a_bug_is_one_line_not_a_traceback(capsys, monkeypatch: pytest.MonkeyPatch) -> None:
     from learnpath.linkcheck import extract
 
@@ -387,3 +461,11 @@ def test_a_bug_is_one_line_not_a_traceback(capsys, monkeypatch: pytest.MonkeyPat
     page("https://example.org/x")
     code, _, err = check(capsys, "page.md")
     assert code == 3 and "internal error: RuntimeError: boom" in err and "LEARNPATH_DEBUG=1" in err
+
+
+def test_checking_a_page_does_not_import_the_catalog_models() -> None:
+    # pydantic is a third of the start-up before the first request; a Markdown page needs none of it.
+    code = ("import sys, learnpath.cli, learnpath.linkcheck.command, learnpath.linkcheck.checker, "
+            "learnpath.linkcheck.extract; print(sorted(m for m in sys.modules if m.startswith('pydantic'))[:1])")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0 and proc.stdout.strip() == "[]", proc.stdout + proc.stderr

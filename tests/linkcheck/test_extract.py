@@ -142,8 +142,9 @@ def test_exclude_file_entries_bad_regex_and_missing_reason(tmp_path: Path) -> No
     exclusions, warnings = extract.parse_exclude_file(good)
     assert [e.why for e in exclusions] == ["answers 403 to every bot", ""]
     assert warnings and f"{good}:4" in warnings[0]
-    assert extract.excluded_by("https://blocked.example/x", exclusions) is exclusions[0]
-    assert extract.excluded_by("https://fine.example/", exclusions) is None
+    assert extract.excluded(["https://blocked.example/x", "https://fine.example/", "https://noreason.example/"],
+                            exclusions) == {"https://blocked.example/x": exclusions[0],
+                                            "https://noreason.example/": exclusions[1]}
     bad = tmp_path / "bad.txt"
     bad.write_text("ok  # fine\n(unclosed  # oops\n")
     with pytest.raises(extract.SourceError, match=rf"{bad}:2: .*not a valid regular expression"):
@@ -205,3 +206,41 @@ def test_only_changed_errors_unknown_ref_and_no_repository(repo: Path, tmp_path_
 def test_links_located_as_given() -> None:
     link = Link("https://example.org/", Location("a.md", 2, 3))
     assert group_links([link, link])[0].uses == [Location("a.md", 2, 3)]
+
+
+def test_grouping_one_url_used_20000_times_is_linear(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Count location comparisons instead of timing: a list scan makes n^2/2 of them
+    # (200 million here); a set needs about one per link (only on a hash collision).
+    n = 20_000
+    links = [Link("https://example.org/same", Location("page.md", line, 1)) for line in range(1, n + 1)]
+    links += links[:100]  # the same places again: kept once
+    compared = [0]
+    original = Location.__eq__
+
+    def counting_eq(self, other):
+        compared[0] += 1
+        if compared[0] > 4 * n:
+            raise AssertionError(f"more than {4 * n} comparisons for {n} links: grouping is not linear")
+        return original(self, other)
+
+    monkeypatch.setattr(Location, "__eq__", counting_eq)
+    (target,) = group_links(links)
+    assert len(target.uses) == n and target.uses[0].line == 1 and target.uses[-1].line == n
+
+
+def test_an_exclusion_that_backtracks_without_end_is_named_within_its_budget(tmp_path: Path) -> None:
+    # (a+)+$ on 40 a's and a mismatch takes about 2^40 steps in Python's re; the child doing the
+    # matching is killed at the budget and the pattern named with its file and line.
+    path = tmp_path / "ex.txt"
+    path.write_text("fine\\.example  # ok\n(a+)+$  # oops\n")
+    exclusions, _ = extract.parse_exclude_file(path)
+    urls = ["https://fine.example/", "https://x.example/" + "a" * 40 + "!"]
+    with pytest.raises(extract.SourceError, match=rf"{path}:2: the exclusion '\(a\+\)\+\$' did not finish"):
+        extract.excluded(urls, exclusions, budget=3.0)  # ample for the fine pattern, even on a loaded machine
+
+
+def test_the_first_matching_exclusion_wins() -> None:
+    first, second = extract.compile_exclusion("example", "a"), extract.compile_exclusion("x", "b")
+    assert extract.excluded(["https://x.example/", "https://y.test/x", "https://z.test/"], [first, second]) == {
+        "https://x.example/": first, "https://y.test/x": second}
+    assert extract.excluded([], [first]) == {} and extract.excluded(["https://x.example/"], []) == {}

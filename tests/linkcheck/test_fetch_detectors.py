@@ -14,8 +14,8 @@ from learnpath.linkcheck.detectors import (
     title_says_not_found,
     youtube_detector,
     youtube_page_gone,
-    youtube_video_id,
 )
+from learnpath.catalog.urls import normalize_url, youtube_video_id
 from learnpath.linkcheck.transport import parse_retry_after
 from tests.linkcheck.conftest import quick_options
 from tests.linkcheck.server import PAGE, LinkServer
@@ -23,20 +23,32 @@ from tests.linkcheck.server import PAGE, LinkServer
 HTML = {"content-type": "text/html; charset=utf-8"}
 
 
+VID = "AbCdEfGhIjK"
+
+
 @pytest.mark.parametrize(("url", "vid"), [
-    ("https://www.youtube.com/watch?v=abc123&t=5s", "abc123"),
-    ("https://youtube.com/watch/?v=abc123", "abc123"),
-    ("https://m.youtube.com/watch?v=abc123", "abc123"),
-    ("https://youtu.be/abc123?si=x", "abc123"),
-    ("https://www.youtube.com/shorts/abc123", "abc123"),
-    ("https://www.youtube.com/embed/abc123", "abc123"),
+    (f"https://www.youtube.com/watch?v={VID}&t=5s", VID),
+    (f"https://youtube.com/watch/?v={VID}", VID),
+    (f"https://m.youtube.com/watch?v={VID}", VID),
+    (f"https://music.youtube.com/watch?v={VID}", VID),
+    (f"https://youtu.be/{VID}?si=x", VID),
+    (f"https://www.youtube.com/shorts/{VID}", VID),
+    (f"https://www.youtube.com/live/{VID}?feature=share", VID),
+    (f"https://www.youtube.com/embed/{VID}?start=30", VID),
+    (f"https://www.youtube-nocookie.com/embed/{VID}", VID),
+    (f"https://youtube-nocookie.com/embed/{VID}", VID),
+    (f"https://www.youtube.com/v/{VID}", VID),
     ("https://www.youtube.com/@channel", None),
     ("https://www.youtube.com/playlist?list=PL1", None),
-    ("https://www.youtube.com.evil.test/watch?v=abc123", None),
-    ("https://example.org/watch?v=abc123", None),
+    (f"https://www.youtube.com.evil.test/watch?v={VID}", None),
+    (f"https://example.org/watch?v={VID}", None),
 ])
-def test_youtube_video_ids(url: str, vid: str | None) -> None:
+def test_youtube_video_ids_one_home_for_the_checker_and_the_catalog(url: str, vid: str | None) -> None:
+    # The catalog's duplicate check and the soft-404 detector read the same function;
+    # a video's every form is one address to the one and a video to the other.
     assert youtube_video_id(url) == vid
+    assert (normalize_url(url) == f"https://youtube.com/watch?v={VID}") is (vid is not None)
+    assert youtube_detector(oembed_base=None).wants_body(url) is (vid is not None)
 
 
 @pytest.mark.parametrize(("body", "gone"), [
@@ -58,15 +70,26 @@ def test_the_youtube_reason_is_quoted_readably() -> None:
     assert reason is not None and "isn't available anymore" in reason and "ERROR" in reason
 
 
-def test_youtube_detector_builds_the_oembed_url_and_reads_its_answer() -> None:
+def test_youtube_detector_asks_oembed_about_the_canonical_address_and_reads_its_answer() -> None:
     detector = youtube_detector(oembed_base="http://127.0.0.1:1/oembed")
-    assert detector.wants_body("https://youtu.be/x1") and not detector.wants_body("https://example.org/")
-    assert detector.probe_url("https://youtu.be/x1") == \
-        "http://127.0.0.1:1/oembed?url=https%3A%2F%2Fyoutu.be%2Fx1&format=json"
-    assert detector.probe_url("https://example.org/watch?v=x1") is None
+    assert detector.wants_body(f"https://youtu.be/{VID}") and not detector.wants_body("https://example.org/")
+    expected = f"http://127.0.0.1:1/oembed?url=https%3A%2F%2Fwww.youtube.com%2Fwatch%3Fv%3D{VID}&format=json"
+    for form in (f"https://youtu.be/{VID}", f"https://www.youtube-nocookie.com/embed/{VID}",
+                 f"https://www.youtube.com/shorts/{VID}"):
+        assert detector.probe_url(form) == expected
+    assert detector.probe_url(f"https://example.org/watch?v={VID}") is None
     assert detector.judge_probe(404, "") and detector.judge_probe(401, "")
     assert detector.judge_probe(200, "{}") is None and detector.judge_probe(500, "") is None
-    assert youtube_detector(oembed_base=None).probe_url("https://youtu.be/x1") is None
+    assert youtube_detector(oembed_base=None).probe_url(f"https://youtu.be/{VID}") is None
+
+
+def test_a_dead_video_is_recognised_by_its_page_at_any_address() -> None:
+    detect = youtube_detector(oembed_base=None).detect
+    gone = ('<script>var ytInitialPlayerResponse = {"playabilityStatus":{"status":"ERROR",'
+            '"reason":"Video unavailable"}};</script>')
+    assert detect("https://mirror.example/v/1", 200, HTML, gone)  # not a YouTube address: its page says it
+    quoted = '<pre>"playabilityStatus":{"status":"ERROR"}</pre>'  # a post about the API, not a player
+    assert detect("https://blog.example/api", 200, HTML, quoted) is None
 
 
 @pytest.mark.parametrize(("title", "flagged"), [

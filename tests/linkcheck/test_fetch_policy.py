@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import re
 import socket
 import threading
 import time
@@ -24,9 +25,30 @@ def test_non_public_addresses(address: str) -> None:
     assert not is_public(ipaddress.ip_address(address))
 
 
-@pytest.mark.parametrize("address", ["93.184.215.14", "1.1.1.1", "2606:4700:4700::1111"])
+@pytest.mark.parametrize("address", ["93.184.215.14", "1.1.1.1", "2606:4700:4700::1111",
+                                     "64:ff9b::101:101", "2002:101:101::1", "::ffff:1.1.1.1"])
 def test_public_addresses(address: str) -> None:
     assert is_public(ipaddress.ip_address(address))
+
+
+# IPv6 forms that lead to an IPv4 address, each wrapping a private one. Python before the
+# CVE-2024-4032 fix calls every one of these "global"; is_global alone would let them through.
+@pytest.mark.parametrize(("address", "words"), [
+    ("64:ff9b::a00:1", "NAT64 form of 10.0.0.1"),
+    ("64:ff9b::7f00:1", "loopback address (NAT64 form of 127.0.0.1)"),
+    ("2002:a9fe:a9fe::1", "link-local address (6to4 form of 169.254.169.254)"),
+    ("2002:c0a8:1::", "6to4 form of 192.168.0.1"),
+    ("::7f00:1", "IPv4-compatible form of 127.0.0.1"),
+    ("::ffff:0:a00:1", "IPv4-translated form of 10.0.0.1"),
+    ("::ffff:a9fe:a9fe", "IPv4-mapped form of 169.254.169.254"),
+    ("2001:0:4136:e378:8000:63bf:3fff:fdd2", "Teredo client form of 192.0.2.45"),
+    ("64:ff9b:1::a00:1", "private"),  # local-use NAT64 prefix: private whatever it carries
+    ("fec0::1", "address"), ("3fff::1", "address"),  # site-local (deprecated), documentation
+])
+def test_embedded_and_special_ipv6_addresses_are_judged_by_what_they_reach(address: str, words: str) -> None:
+    policy = AddressPolicy(resolver=fake_resolver({"sneaky.test": [address]}))
+    with pytest.raises(UrlRefused, match=re.escape(words)):
+        policy.check("https://sneaky.test/")
 
 
 def fake_resolver(table: dict[str, list[str]]):
@@ -63,7 +85,7 @@ def test_refused_urls_say_why(url: str, words: str) -> None:
 
 
 def test_a_public_host_passes_and_an_unknown_one_is_unresolvable() -> None:
-    assert POLICY.check("https://public.test/a?b#c").hostname == "public.test"
+    assert POLICY.check("https://public.test/a?b#c").host == "public.test"
     with pytest.raises(HostUnresolvable):
         POLICY.check("https://nowhere.test/")
 
@@ -135,8 +157,13 @@ def test_tls_is_verified_against_the_given_ca_bundle(link_server: LinkServer) ->
     assert unverified.verdict is Verdict.ok
 
 
-@pytest.mark.parametrize(("field", "value"), [("workers", 0), ("per_host", 0), ("read_timeout", 0),
-                                               ("retries", -1), ("max_body_bytes", 10), ("run_deadline", 0)])
+@pytest.mark.parametrize(("field", "value"), [
+    ("workers", 0), ("per_host", 0), ("read_timeout", 0), ("retries", -1), ("max_body_bytes", 10),
+    ("run_deadline", 0), ("workers", 2.5), ("min_delay", float("nan")), ("min_delay", float("inf")),
+    ("read_timeout", float("inf")), ("url_deadline", float("nan")), ("connect_timeout", float("inf")),
+    ("run_deadline", float("inf")), ("backoff", float("nan")), ("retry_after_cap", float("inf")),
+    ("slowdown_delay", -1.0), ("per_host", True),
+])
 def test_bad_options_are_refused_with_the_field_named(field: str, value) -> None:
     with pytest.raises(ValueError, match=field):
         FetchOptions(**{field: value})
@@ -152,3 +179,12 @@ def test_the_connection_goes_to_the_vetted_address_not_a_fresh_dns_answer() -> N
         (result,) = checker.check([f"http://localhost:{port}/ok"])
         assert result.verdict is Verdict.ok, result
         assert srv.counters(1).requests == 1 and srv.counters(0).requests == 0
+
+
+@pytest.mark.parametrize(("field", "value"), [("confirm_runs", 0), ("confirm_hours", float("nan")),
+                                               ("confirm_hours", float("inf")), ("max_age", float("inf"))])
+def test_bad_history_policies_are_refused(field: str, value) -> None:
+    from learnpath.linkcheck.history import Policy
+
+    with pytest.raises(ValueError, match=field):
+        Policy(**{field: value})

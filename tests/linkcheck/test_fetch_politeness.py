@@ -214,3 +214,17 @@ def test_an_empty_list_returns_at_once_and_a_checker_can_run_again() -> None:
     with LinkServer(ADDRESSES[:1]) as srv:
         assert [r.verdict for r in checker.check([srv.url("/ok")])] == [Verdict.ok]
         assert [r.verdict for r in checker.check([srv.url("/status/404")])] == [Verdict.broken]
+
+
+def test_a_bug_in_a_worker_is_reported_on_its_url_and_counted(monkeypatch) -> None:
+    from learnpath.linkcheck.request import Requester
+
+    def broken(self, job, host):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(Requester, "step", broken)
+    with LinkServer(ADDRESSES[:1]) as srv:
+        (result,), checker = check([srv.url("/ok")])
+        assert result.verdict is Verdict.transient and "internal error while checking: RuntimeError: boom" in \
+            result.explanation
+        assert checker.stats.internal_errors == 1

@@ -6,7 +6,11 @@ server saw them in is the order the scheduler chose; no timing is asserted.
 
 from __future__ import annotations
 
+import threading
+
 from learnpath.linkcheck import Checker, Verdict
+from learnpath.linkcheck.hosts import CheckStats, Scheduler
+from learnpath.linkcheck.job import Job
 from tests.linkcheck.conftest import quick_options
 from tests.linkcheck.server import LinkServer
 
@@ -44,3 +48,34 @@ def test_the_host_with_the_most_work_left_per_slot_goes_first() -> None:
         assert len(order) == 14
         third_of_small = min(i for i, host in enumerate(order) if host != 0 and order[:i + 1].count(host) == 3)
         assert order[:third_of_small].count(0) >= 6, order
+
+
+def _scheduler_with(hosts: int) -> Scheduler:
+    scheduler = Scheduler(per_host=1, min_delay=0.0, slowdown_delay=0.25, stats=CheckStats())
+    for i in range(hosts):
+        scheduler.add(Job(base=f"http://h{i}.example/", originals={}, need_body=False, seq=i), now=0.0)
+    return scheduler
+
+
+def test_a_host_that_can_never_start_does_not_spin_the_dispatcher() -> None:
+    # A start time that is not a number (what --delay nan made) fails every comparison; the
+    # old dispatcher offered such a host again and again without end. Run in a thread so a
+    # regression fails here instead of hanging the suite.
+    scheduler = _scheduler_with(3)
+    scheduler.host("http://h0.example/").next_start = float("nan")
+    started: list[list[str]] = []
+    worker = threading.Thread(target=lambda: started.append(
+        [job.base for job, _ in scheduler.start(now=1.0, free=10, stopped=lambda: False)]), daemon=True)
+    worker.start()
+    worker.join(10)
+    assert not worker.is_alive() and sorted(started[0]) == ["http://h1.example/", "http://h2.example/"]
+
+
+def test_the_dispatcher_stops_between_starts_when_asked() -> None:
+    scheduler = _scheduler_with(5)
+    stop = threading.Event()
+    started = []
+    for job, _ in scheduler.start(now=1.0, free=10, stopped=stop.is_set):
+        started.append(job.base)
+        stop.set()
+    assert len(started) == 1 and scheduler.stats.requests == 1

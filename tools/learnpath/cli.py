@@ -1,8 +1,9 @@
 """The ``learnpath`` command line: a thin dispatcher over the library.
 
 ``run(argv) -> int`` is what tests call; ``main()`` only exits with it. Each
-subcommand lives beside the code it drives and exposes two functions:
-``add_arguments(parser)`` and ``run(args) -> int``.
+subcommand lives beside the code it drives and exposes two functions, named
+in ``COMMANDS``: one adding its options to a parser, one running it and
+returning the exit status.
 """
 
 from __future__ import annotations
@@ -11,17 +12,39 @@ import argparse
 import importlib
 import os
 import sys
+from dataclasses import dataclass
 
 from learnpath import __version__
 from learnpath.exits import ExitCode, UsageError
 
-# subcommand -> (module, one-line help). Modules are imported lazily so that
-# `learnpath validate` does not pay for importing the link checker.
-COMMANDS: dict[str, tuple[str, str]] = {
-    "validate": ("learnpath.catalog.commands", "check a catalog; exit 0 valid, 1 invalid, 2 usage error"),
-    "schema": ("learnpath.catalog.commands", "print the catalog's JSON Schema, generated from the models"),
-    "stats": ("learnpath.catalog.commands", "print counts by kind, level and topic, and each path's hours"),
-    "check-links": ("learnpath.linkcheck.command", "check every link in the catalog and the pages"),
+@dataclass(frozen=True)
+class Command:
+    """Where ``learnpath NAME`` lives: the module, its two functions, and the help line."""
+
+    module: str
+    add_arguments: str  # function(parser) adding the subcommand's options
+    run: str  # function(args) -> exit status
+    help: str
+
+
+# Every subcommand, spelled out so that `grep -n '"fmt"' cli.py` finds what
+# `learnpath fmt` runs. Modules are imported lazily, only for the command
+# chosen: `learnpath validate` does not pay for importing the link checker.
+COMMANDS: dict[str, Command] = {
+    "validate": Command("learnpath.catalog.commands", "add_validate_arguments", "run_validate",
+                        "check a catalog; exit 0 valid, 1 invalid, 2 usage error"),
+    "fmt": Command("learnpath.catalog.fmt", "add_arguments", "run",
+                   "rewrite a catalog in its one canonical layout (--check: only say whether it is)"),
+    "add": Command("learnpath.catalog.add", "add_arguments", "run",
+                   "add a resource (and optionally a path step) to the catalog, validated before writing"),
+    "import": Command("learnpath.catalog.markdown_import", "add_arguments", "run",
+                      "turn the links of a Markdown learning list into draft catalog entries"),
+    "schema": Command("learnpath.catalog.commands", "add_schema_arguments", "run_schema",
+                      "print the catalog's JSON Schema, generated from the models"),
+    "stats": Command("learnpath.catalog.commands", "add_stats_arguments", "run_stats",
+                     "print counts by kind, level and topic, and each path's hours"),
+    "check-links": Command("learnpath.linkcheck.command", "add_check_links_arguments", "run_check_links",
+                           "check every link in the catalog and the pages"),
 }
 
 
@@ -47,14 +70,13 @@ def build_parser(chosen: str | None = None) -> argparse.ArgumentParser:
     parser = _Parser(prog="learnpath", description="Tools for the Learn Transformers catalog and site.")
     parser.add_argument("--version", action="version", version=f"learnpath {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
-    for name, (module_name, help_text) in COMMANDS.items():
-        command_parser = sub.add_parser(name, help=help_text, description=help_text,
+    for name, command in COMMANDS.items():
+        command_parser = sub.add_parser(name, help=command.help, description=command.help,
                                         formatter_class=argparse.RawDescriptionHelpFormatter)
         if name != chosen:
             continue
-        module = importlib.import_module(module_name)
-        getattr(module, f"add_{name.replace('-', '_')}_arguments")(command_parser)
-        command_parser.set_defaults(_module=module_name, _func=f"run_{name.replace('-', '_')}")
+        getattr(importlib.import_module(command.module), command.add_arguments)(command_parser)
+        command_parser.set_defaults(_command=command)
     return parser
 
 
@@ -71,9 +93,12 @@ def run(argv: list[str] | None = None) -> int:
     if not getattr(args, "command", None):
         parser.print_help(sys.stderr)
         return ExitCode.USAGE
-    module = importlib.import_module(args._module)
+    command: Command = args._command
     try:
-        return int(getattr(module, args._func)(args))
+        return int(getattr(importlib.import_module(command.module), command.run)(args))
+    except UsageError as exc:
+        print(exc, file=sys.stderr)
+        return ExitCode.USAGE
     except KeyboardInterrupt:
         print("learnpath: interrupted", file=sys.stderr)
         return ExitCode.INTERRUPTED

@@ -41,11 +41,36 @@ def escape_control(text: str) -> str:
 
 
 # Characters with a meaning in GitHub-flavoured Markdown or HTML, where they open
-# emphasis, links, images, code, tables, headings, mentions or tags.
+# emphasis, links, images, code, tables, headings, mentions or tags. Escaping ':' and
+# '.' also keeps GFM's autolink extension from linking "https://..." and "www.".
 _MARKDOWN = re.compile(r"([\\`*_{}\[\]()<>#+\-.!|~@&:])")
+# GitHub makes @name a mention (a notification) and #123 a reference after rendering the
+# Markdown, so a backslash does not stop them (github/cmark-gfm#181: "\@github still
+# yields @github"); only code, or markup between the sign and the name, does. An empty
+# HTML comment renders as nothing and splits the text the mention filter reads.
+_GITHUB_REFERENCE = re.compile(r"\\([@#])")
+REFERENCE_BREAK = "<!-- -->"
 
 
 def escape_markdown(text: str) -> str:
     """``text`` as literal Markdown: controls escaped, every Markdown/HTML metacharacter
-    backslash-escaped (``@user`` cannot mention, ``![x](y)`` cannot embed, ``<b>`` is text)."""
-    return _MARKDOWN.sub(r"\\\1", escape_control(text))
+    backslash-escaped (``![x](y)`` cannot embed, ``<b>`` is text, a URL is not linked) and
+    ``@``/``#`` followed by an empty comment (``@user`` cannot mention, ``#1`` cannot link)."""
+    return _GITHUB_REFERENCE.sub(r"\\\1" + REFERENCE_BREAK, _MARKDOWN.sub(r"\\\1", escape_control(text)))
+
+
+def escape_workflow_data(text: str) -> str:
+    """``text`` as the message of a GitHub workflow command (``::error ...::MESSAGE``).
+
+    ``%``, CR and LF are percent-encoded as GitHub's runner expects (a line
+    break shows as one in the annotation, but cannot end the command early or
+    start a second one); every other control is escaped as ``\\xNN``, since the
+    log viewer would act on it.
+    """
+    lines = text.replace("%", "%25").replace("\r", "%0D").split("\n")
+    return "%0A".join(escape_control(line) for line in lines)
+
+
+def escape_workflow_property(text: str) -> str:
+    """``text`` as a property value of a workflow command: also ``:`` and ``,``, which delimit properties."""
+    return escape_workflow_data(text).replace(":", "%3A").replace(",", "%2C")

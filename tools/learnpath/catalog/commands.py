@@ -12,12 +12,17 @@ import json
 import sys
 from collections import Counter
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from enum import Enum
+from pathlib import Path
 
-from learnpath.catalog.problems import CatalogInvalid, CatalogUnreadable, Problem
+from learnpath import __version__
+from learnpath.catalog.problems import CatalogInvalid, CatalogUnreadable, Problem, cap_by_rule, omitted_lines
+from learnpath.catalog.rules import Rule, Severity
 from learnpath.catalog.schema import Catalog, Kind, Level, json_schema
 from learnpath.catalog.validate import LoadedCatalog, load_catalog
 from learnpath.exits import ExitCode
+from learnpath.safe_text import escape_workflow_data, escape_workflow_property
 
 DEFAULT_CATALOG = "resources.yaml"
 
@@ -25,13 +30,20 @@ DEFAULT_CATALOG = "resources.yaml"
 class OutputFormat(str, Enum):
     text = "text"
     json = "json"
+    github = "github"
 
 
-def _add_file_argument(parser: argparse.ArgumentParser) -> None:
+# The JSON report's shape; bump it when a field changes meaning or goes away.
+VALIDATE_REPORT_VERSION = 1
+
+
+def _add_file_argument(parser: argparse.ArgumentParser, formats: Sequence[OutputFormat] = (
+        OutputFormat.text, OutputFormat.json)) -> None:
     parser.add_argument("file", nargs="?", default=DEFAULT_CATALOG, metavar="FILE",
                         help=f"the catalog to read (default: ./{DEFAULT_CATALOG})")
-    parser.add_argument("--format", choices=[f.value for f in OutputFormat], default=OutputFormat.text.value,
-                        help="text for people (default), json for tools")
+    parser.add_argument("--format", choices=[f.value for f in formats], default=OutputFormat.text.value,
+                        help="text for people (default), json for tools"
+                             + (", github for pull-request annotations" if OutputFormat.github in formats else ""))
 
 
 # --------------------------------------------------------------------------- #
@@ -40,50 +52,120 @@ def _add_file_argument(parser: argparse.ArgumentParser) -> None:
 
 
 def add_validate_arguments(parser: argparse.ArgumentParser) -> None:
-    _add_file_argument(parser)
+    _add_file_argument(parser, list(OutputFormat))
     parser.add_argument("-q", "--quiet", action="store_true",
                         help="print only errors (no warnings, no summary)")
     parser.add_argument("--strict", action="store_true",
                         help="treat warnings (e.g. a resource on no path) as errors")
-    parser.epilog = ("Each problem is printed as FILE:LINE:COLUMN: WHERE field 'NAME': MESSAGE, with a hint.\n"
-                     "Exit status: 0 valid, 1 invalid, 2 usage error (e.g. the file does not exist).")
+    parser.epilog = ("Each problem is printed as FILE:LINE:COLUMN: WHERE field 'NAME': MESSAGE [RULE], with a hint;\n"
+                     "CONTRIBUTING.md lists every rule (LP001 ... LP308).\n"
+                     "Exit status: 0 valid, 1 invalid (or any warning under --strict), 2 usage error "
+                     "(e.g. the file does not exist).")
+
+
+@dataclass
+class Outcome:
+    """What one validation found, ready for any output format."""
+
+    file: str
+    errors: list[Problem]
+    warnings: list[Problem]
+    omitted: Counter[Rule]
+    error_count: int
+    warning_count: int
+    strict: bool
+    loaded: LoadedCatalog | None = None
+    quiet: bool = False  # no warnings, and no summary line when valid
+
+    @property
+    def failed(self) -> bool:
+        return bool(self.error_count) or (self.strict and bool(self.warning_count))
+
+
+def validate_file(file: str, *, strict: bool = False) -> Outcome:
+    """Load ``file`` and gather what a report needs (raises ``CatalogUnreadable``)."""
+    try:
+        loaded = load_catalog(file)
+    except CatalogUnreadable:
+        raise
+    except CatalogInvalid as exc:
+        return Outcome(file, exc.problems, exc.warnings, exc.omitted, exc.error_count, exc.warning_count, strict)
+    warnings, omitted = cap_by_rule(loaded.warnings)
+    return Outcome(file, [], warnings, omitted, 0, len(loaded.warnings), strict, loaded)
 
 
 def run_validate(args: argparse.Namespace) -> int:
     """Validate the catalog and print what is wrong with it."""
     fmt = OutputFormat(args.format)
     try:
-        loaded = load_catalog(args.file)
+        outcome = validate_file(args.file, strict=args.strict)
     except CatalogUnreadable as exc:
-        _print_problems(exc.problems, fmt, stream=sys.stderr if fmt is OutputFormat.text else sys.stdout)
+        if fmt is OutputFormat.json:
+            print(_json_report(Outcome(args.file, exc.problems, [], Counter(), 1, 0, args.strict)))
+        else:
+            print(exc.report() if fmt is OutputFormat.text else _github_report(
+                Outcome(args.file, exc.problems, [], Counter(), 1, 0, args.strict)), file=sys.stderr)
         return ExitCode.USAGE
-    except CatalogInvalid as exc:
-        _print_problems(exc.problems + ([] if args.quiet else exc.warnings), fmt)
-        if fmt is OutputFormat.text:
-            print(_summary(len(exc.problems), len(exc.warnings), args.file, valid=False))
-        return ExitCode.FAILED
-    warnings = [] if args.quiet and not args.strict else loaded.warnings
-    _print_problems(warnings, fmt)
-    failed = args.strict and bool(loaded.warnings)
-    if fmt is OutputFormat.text and not args.quiet:
-        catalog = loaded.catalog
-        print(_summary(0, len(loaded.warnings), args.file, valid=not failed,
-                       counts=(len(catalog.topics), len(catalog.resources), len(catalog.paths)),
-                       strict=args.strict))
-    return ExitCode.FAILED if failed else ExitCode.OK
+    if args.quiet and not args.strict:
+        outcome.warnings = []
+        outcome.omitted = Counter({r: n for r, n in outcome.omitted.items() if r.severity is Severity.error})
+    outcome.quiet = args.quiet
+    print(REPORTERS[fmt](outcome), end="")
+    return ExitCode.FAILED if outcome.failed else ExitCode.OK
 
 
-def _print_problems(problems: Sequence[Problem], fmt: OutputFormat, *, stream=None) -> None:
-    stream = stream or sys.stdout
-    if fmt is OutputFormat.json:
-        print(json.dumps([problem_to_json(p) for p in problems], indent=2, ensure_ascii=False), file=stream)
-        return
-    for problem in problems:
-        print(problem, file=stream)
+def _text_report(outcome: Outcome) -> str:
+    lines = [str(p) for p in outcome.errors + outcome.warnings]
+    lines += omitted_lines(outcome.omitted)
+    if outcome.failed or not outcome.quiet:
+        lines.append(_summary(outcome))
+    return "".join(line + "\n" for line in lines)
+
+
+def _github_report(outcome: Outcome) -> str:
+    """One workflow annotation per problem, on its line; a warning is an error under --strict."""
+    lines = []
+    for problem in outcome.errors + outcome.warnings:
+        level = "error" if problem.severity is Severity.error or outcome.strict else "warning"
+        props = [f"file={escape_workflow_property(problem.location.path)}"]
+        if problem.location.line > 0:
+            props += [f"line={problem.location.line}", f"col={problem.location.column}"]
+        props.append(f"title={escape_workflow_property(str(problem.rule))}")
+        message = f"{problem.label}: {problem.message}" if problem.label else problem.message
+        if problem.hint:
+            message += f"\nhint: {problem.hint}"
+        lines.append(f"::{level} {','.join(props)}::{escape_workflow_data(message)}")
+    for line in omitted_lines(outcome.omitted):
+        lines.append(f"::warning file={escape_workflow_property(outcome.file)}::{escape_workflow_data(line)}")
+    lines.append(_summary(outcome))
+    return "\n".join(lines) + "\n"
+
+
+def _json_report(outcome: Outcome) -> str:
+    """The versioned envelope: ``version``, ``tool``, ``file``, ``valid``, ``summary``, ``problems``."""
+    data = {
+        "version": VALIDATE_REPORT_VERSION,
+        "tool": "learnpath validate",
+        "learnpath_version": __version__,
+        "file": outcome.file,
+        "strict": outcome.strict,
+        "valid": not outcome.failed,
+        "summary": {
+            "errors": outcome.error_count,
+            "warnings": outcome.warning_count,
+            "not_shown": {rule.code: count for rule, count in sorted(outcome.omitted.items(),
+                                                                   key=lambda item: item[0].code)},
+        },
+        "problems": [problem_to_json(p) for p in outcome.errors + outcome.warnings],
+    }
+    return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+
+
+REPORTERS = {OutputFormat.text: _text_report, OutputFormat.github: _github_report, OutputFormat.json: _json_report}
 
 
 def problem_to_json(problem: Problem) -> dict[str, object]:
-    """A problem as a JSON object: file, line, column, where, field, message, hint, severity.
+    """A problem as a JSON object: file, line, column, where, field, message, hint, severity, rule, name.
 
     ``line`` and ``column`` are null for a problem with the whole file.
     """
@@ -98,21 +180,25 @@ def problem_to_json(problem: Problem) -> dict[str, object]:
         "message": problem.message,
         "hint": problem.hint,
         "severity": problem.severity.value,
+        "rule": problem.rule.code,
+        "name": problem.rule.slug,
     }
 
 
 def _plural(count: int, word: str) -> str:
-    return f"{count} {word}{'' if count == 1 else 's'}"
+    return f"{count:,} {word}{'' if count == 1 else 's'}"
 
 
-def _summary(errors: int, warnings: int, file: str, *, valid: bool,
-             counts: tuple[int, int, int] | None = None, strict: bool = False) -> str:
-    if not valid and errors == 0 and strict:
+def _summary(outcome: Outcome) -> str:
+    file, errors, warnings = outcome.file, outcome.error_count, outcome.warning_count
+    if outcome.failed and errors == 0:
         return f"{file}: invalid under --strict: {_plural(warnings, 'warning')}; the catalog was not changed."
-    if not valid:
+    if outcome.failed:
         return (f"{file}: invalid: {_plural(errors, 'error')}, {_plural(warnings, 'warning')}; "
                 "the catalog was not changed.")
-    topics, resources, paths = counts or (0, 0, 0)
+    catalog = outcome.loaded.catalog if outcome.loaded else None
+    counts = (len(catalog.topics), len(catalog.resources), len(catalog.paths)) if catalog else (0, 0, 0)
+    topics, resources, paths = counts
     text = f"{file}: valid: {_plural(topics, 'topic')}, {_plural(resources, 'resource')}, {_plural(paths, 'path')}"
     return text + (f" ({_plural(warnings, 'warning')})" if warnings else "")
 
@@ -122,13 +208,29 @@ def _summary(errors: int, warnings: int, file: str, *, valid: bool,
 # --------------------------------------------------------------------------- #
 
 
+SCHEMA_FILE = "schema/resources.schema.json"
+
+
 def add_schema_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.epilog = "Regenerate the committed copy with: learnpath schema > schema/resources.schema.json"
+    parser.add_argument("--check", nargs="?", const=SCHEMA_FILE, metavar="FILE",
+                        help=f"print nothing; exit 1 if FILE (default {SCHEMA_FILE}) differs from the models' schema")
+    parser.epilog = f"Regenerate the committed copy with: learnpath schema > {SCHEMA_FILE}"
 
 
 def run_schema(args: argparse.Namespace) -> int:
-    """Print the JSON Schema generated from the models."""
-    print(render_json_schema(), end="")
+    """Print the JSON Schema generated from the models, or check a committed copy against it."""
+    if args.check is None:
+        print(render_json_schema(), end="")
+        return ExitCode.OK
+    try:
+        committed = Path(args.check).read_text(encoding="utf-8")
+    except OSError as exc:
+        print(f"{args.check}: cannot read it: {exc.strerror or exc}", file=sys.stderr)
+        return ExitCode.USAGE
+    if committed != render_json_schema():
+        print(f"{args.check}: out of date with the models in learnpath/catalog/schema.py\n"
+              f"    hint: run `learnpath schema > {args.check}` and commit it", file=sys.stderr)
+        return ExitCode.FAILED
     return ExitCode.OK
 
 
@@ -146,17 +248,24 @@ def add_stats_arguments(parser: argparse.ArgumentParser) -> None:
     _add_file_argument(parser)
 
 
-def run_stats(args: argparse.Namespace) -> int:
-    """Print counts by kind, level, topic and access, and each path's hours."""
+def load_or_explain(path: str | Path, command: str) -> LoadedCatalog | ExitCode:
+    """The valid catalog a command works on, or (after saying why on stderr) the exit status to return."""
     try:
-        loaded = load_catalog(args.file)
+        return load_catalog(path)
     except CatalogUnreadable as exc:
         print(exc.report(), file=sys.stderr)
         return ExitCode.USAGE
     except CatalogInvalid as exc:
         print(exc.report(), file=sys.stderr)
-        print("learnpath stats needs a valid catalog; run `learnpath validate` for details.", file=sys.stderr)
+        print(f"learnpath {command} needs a valid catalog; run `learnpath validate` for details.", file=sys.stderr)
         return ExitCode.FAILED
+
+
+def run_stats(args: argparse.Namespace) -> int:
+    """Print counts by kind, level, topic and access, and each path's hours."""
+    loaded = load_or_explain(args.file, "stats")
+    if isinstance(loaded, ExitCode):
+        return loaded
     stats = catalog_stats(loaded.catalog)
     if OutputFormat(args.format) is OutputFormat.json:
         print(json.dumps(stats, indent=2, ensure_ascii=False))

@@ -20,7 +20,8 @@ from pydantic.fields import FieldInfo
 
 from learnpath.catalog.load import Key, YamlDocument
 from learnpath.catalog.problems import Problem
-from learnpath.catalog.schema import Catalog
+from learnpath.catalog.rules import Rule
+from learnpath.catalog.schema import PLACEHOLDER, Catalog, Kind
 
 _MAX_SHOWN = 60  # characters of an offending value quoted in a message
 
@@ -100,11 +101,12 @@ def _shown(value: Any) -> str:
 # --------------------------------------------------------------------------- #
 
 
-def _model_inside(annotation: Any) -> type[BaseModel] | None:
+def model_inside(annotation: Any) -> type[BaseModel] | None:
+    """The model a field's type holds (``list[Step]`` -> ``Step``, ``Prose | None`` -> None)."""
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
         return annotation
     for arg in typing.get_args(annotation):
-        found = _model_inside(arg)
+        found = model_inside(arg)
         if found is not None:
             return found
     return None
@@ -121,7 +123,7 @@ def field_at(loc: Key) -> tuple[type[BaseModel] | None, FieldInfo | None]:
         if model is None or key not in model.model_fields:
             return model, None
         owner, info = model, model.model_fields[key]
-        model = _model_inside(info.annotation)
+        model = model_inside(info.annotation)
     return owner, info
 
 
@@ -147,6 +149,94 @@ _EXPECTED = {
 }
 
 
+# Pydantic's error types (and our validators' custom ones) -> the rule they break.
+_RULES = {
+    "missing": Rule.MISSING_FIELD, "extra_forbidden": Rule.UNKNOWN_FIELD, "enum": Rule.UNKNOWN_CHOICE,
+    "literal_error": Rule.SCHEMA_VERSION, "string_pattern_mismatch": Rule.BAD_ID,
+    "string_too_short": Rule.LENGTH, "string_too_long": Rule.LENGTH, "too_long": Rule.LENGTH,
+    "too_short": Rule.EMPTY_LIST, "greater_than": Rule.OUT_OF_RANGE, "greater_than_equal": Rule.OUT_OF_RANGE,
+    "less_than": Rule.OUT_OF_RANGE, "less_than_equal": Rule.OUT_OF_RANGE,
+    "invisible_character": Rule.INVISIBLE_CHARACTER, "draft_placeholder": Rule.DRAFT_PLACEHOLDER,
+    "tracking_parameter": Rule.TRACKING_PARAMETER, "bad_url": Rule.BAD_URL, "future_date": Rule.FUTURE_DATE,
+}
+_URL_FIELDS = frozenset({"url", "alternate_urls"})
+
+# What contributors write for a kind, and the kind the catalog calls it.
+KIND_SYNONYMS = {
+    "blog": Kind.article, "blog-post": Kind.article, "blogpost": Kind.article, "post": Kind.article,
+    "guide": Kind.tutorial, "howto": Kind.tutorial, "youtube": Kind.video, "talk": Kind.lecture,
+    "class": Kind.lecture, "lesson": Kind.lecture, "pdf": Kind.paper, "preprint": Kind.paper,
+    "arxiv": Kind.paper, "colab": Kind.notebook, "jupyter": Kind.notebook, "ipynb": Kind.notebook,
+    "repo": Kind.code, "repository": Kind.code, "github": Kind.code, "library": Kind.code,
+    "series": Kind.course, "mooc": Kind.course, "textbook": Kind.book, "ebook": Kind.book,
+}
+
+
+def rule_for(kind: str, loc: Key, value: Any) -> Rule:
+    """The rule a pydantic error of type ``kind`` at ``loc`` breaks."""
+    if isinstance(value, str) and PLACEHOLDER in value:
+        return Rule.DRAFT_PLACEHOLDER
+    if kind in _RULES:
+        return _RULES[kind]
+    if kind == "list_type" and value is None:
+        return Rule.EMPTY_LIST
+    if kind in _EXPECTED:
+        return Rule.WRONG_TYPE
+    if kind == "value_error":
+        return Rule.BAD_URL if any(name in _URL_FIELDS for name in loc if isinstance(name, str)) else Rule.BAD_TEXT
+    return Rule.WRONG_TYPE
+
+
+def misplaced_resources(document: YamlDocument) -> tuple[list[Problem], list[Key]]:
+    """A resource pasted under ``paths:`` (or into a stage): one clear problem per record, and where they are.
+
+    The catalog ends with ``paths:``, so a resource appended at the end of the
+    file lands in the paths list, where the schema would report a dozen
+    unknown and missing fields. A record there with a ``url`` is a resource.
+    """
+    problems = []
+    records = _path_records(document.data)
+    for loc in records:
+        where, _ = place(document.data, loc)
+        problems.append(Problem(
+            document.location(*loc), "looks like a resource (it has a url), but it is under paths:",
+            where=where,
+            hint="move it up under `resources:` (before the `paths:` line), indented like the other resources; "
+                 "`learnpath add` writes a resource in the right place",
+            rule=Rule.MISPLACED_RESOURCE,
+        ))
+    return problems, records
+
+
+def _path_records(data: Any) -> list[Key]:
+    """Locations of the records under ``paths`` (paths, stages, steps) that carry a ``url``."""
+    found: list[Key] = []
+    paths = data.get("paths") if isinstance(data, dict) else None
+    for p, path in enumerate(paths if isinstance(paths, list) else []):
+        if not isinstance(path, dict):
+            continue
+        if "url" in path:
+            found.append(("paths", p))
+            continue
+        stages = path.get("stages")
+        for s, stage in enumerate(stages if isinstance(stages, list) else []):
+            if not isinstance(stage, dict):
+                continue
+            if "url" in stage:
+                found.append(("paths", p, "stages", s))
+                continue
+            steps = stage.get("steps")
+            for t, step in enumerate(steps if isinstance(steps, list) else []):
+                if isinstance(step, dict) and "url" in step:
+                    found.append(("paths", p, "stages", s, "steps", t))
+    return found
+
+
+def inside_any(loc: Key, records: list[Key]) -> bool:
+    """True when ``loc`` is one of ``records`` or inside one."""
+    return any(loc[:len(record)] == record for record in records)
+
+
 def translate_error(error: dict[str, Any], document: YamlDocument) -> Problem:
     """Turn one ``ValidationError.errors()`` entry into a Problem at its node."""
     loc: Key = tuple(error["loc"])
@@ -154,14 +244,20 @@ def translate_error(error: dict[str, Any], document: YamlDocument) -> Problem:
     value = error.get("input")
     owner, info = field_at(loc)
     where, field = place(document.data, loc)
-    message, hint = _message(kind, error, value, loc, owner, info)
+    rule = rule_for(kind, loc, value)
+    if rule is Rule.DRAFT_PLACEHOLDER:
+        message, hint = ("still holds a TODO placeholder from a draft",
+                         f"write the real value: {info.description}" if info is not None and info.description
+                         else "write the real value")
+    else:
+        message, hint = _message(kind, error, value, loc, owner, info)
     if kind == "missing":
         location = document.location(*loc[:-1])
     elif kind == "extra_forbidden":
         location = document.location(*loc, key=True)
     else:
         location = document.location(*loc)
-    return Problem(location, message, where=where, field=field, hint=hint)
+    return Problem(location, message, where=where, field=field, hint=hint, rule=rule)
 
 
 def _message(kind: str, error: dict[str, Any], value: Any, loc: Key,
@@ -174,14 +270,17 @@ def _message(kind: str, error: dict[str, Any], value: Any, loc: Key,
         return _unknown_field(str(loc[-1]), owner)
     if kind == "enum":
         allowed = re.findall(r"'([^']*)'", str(ctx.get("expected", "")))
-        return (f"{_shown(value)} is not one of {', '.join(allowed)}",
-                _closest(value, allowed) or "use one of the values listed")
+        synonym = KIND_SYNONYMS.get(value.strip().lower()) if isinstance(value, str) and loc[-1:] == ("kind",) else None
+        hint = f"did you mean '{synonym.value}'?" if synonym else _closest(value, allowed)
+        return f"{_shown(value)} is not one of {', '.join(allowed)}", hint or "use one of the values listed"
     if kind == "literal_error":
         return f"must be {ctx.get('expected')}, not {_shown(value)}", "this version of learnpath reads schema_version: 1"
     if kind == "list_type" and value is None:
         return _empty_list(loc, ctx)
     if kind in _EXPECTED:
         expected, hint = _EXPECTED[kind]
+        if kind.startswith("bool") and isinstance(value, str):
+            hint = "write true or false, without quotes (yes/no/on/off are not booleans here)"
         if loc and loc[-1] == "year":
             hint = hint.replace("e.g. 45", "e.g. 2017")
         return f"expected {expected}, got {describe_value(value)}", hint
@@ -203,6 +302,10 @@ def _message(kind: str, error: dict[str, Any], value: Any, loc: Key,
     if kind == "value_error":
         text = str(ctx.get("error") or error.get("msg", ""))
         return text.removeprefix("Value error, "), None
+    if kind == "tracking_parameter":
+        return f"carries tracking parameters ({ctx.get('found')})", f"use the address without them: {ctx.get('clean')}"
+    if kind in _RULES:  # our validators' own errors: the message is already written for a contributor
+        return str(error.get("msg", kind)), None
     return _lower_first(str(error.get("msg", kind))), None
 
 

@@ -31,7 +31,11 @@ from yaml.events import (
     SequenceStartEvent,
 )
 
+from collections import Counter
+
+from learnpath.catalog.indentation import explain as explain_indentation
 from learnpath.catalog.problems import CatalogInvalid, CatalogUnreadable, Location, Problem
+from learnpath.catalog.rules import Rule
 from learnpath.catalog.schema import find_mojibake
 
 # A hand-curated catalog is a few hundred kilobytes and a resource about
@@ -52,6 +56,9 @@ Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 Key = tuple[Any, ...]  # a path into the data: ("resources", 3, "url")
 
 _STR = "tag:yaml.org,2002:str"
+_BOOL = "tag:yaml.org,2002:bool"
+_TRUE = frozenset({"yes", "on"})
+_YAML11_BOOLEANS = frozenset({"yes", "no", "on", "off"})
 _SEQ = "tag:yaml.org,2002:seq"
 _MAP = "tag:yaml.org,2002:map"
 # Explicit tags we construct; anything else (!!python/..., !!binary, !!set,
@@ -131,21 +138,23 @@ class YamlDocument:
         return Location(str(self.path), line, offset - self._line_starts[line - 1] + 1)
 
 
-def load_yaml(path: str | os.PathLike[str], *, max_bytes: int = MAX_BYTES) -> YamlDocument:
+def load_yaml(path: str | os.PathLike[str], *, max_bytes: int = MAX_BYTES, text: str | None = None) -> YamlDocument:
     """Read ``path`` as one YAML mapping with positions.
 
     Raises ``CatalogUnreadable`` when the file cannot be read at all (missing,
     a directory, no permission) and ``CatalogInvalid`` listing every problem
-    found in its bytes, encoding or YAML structure.
+    found in its bytes, encoding or YAML structure. With ``text``, that text is
+    checked instead of the file's (a result about to be written), and
+    ``path`` only names it in messages.
     """
     file = Path(path)
-    document = YamlDocument(file, None, _read_text(file, max_bytes))
+    document = YamlDocument(file, None, _read_text(file, max_bytes) if text is None else text)
     problems = _mojibake_problems(document)
     builder = _Builder(document)
     builder.build()
     problems += builder.problems
     if problems:
-        raise CatalogInvalid(problems)
+        raise CatalogInvalid(problems, omitted=builder.omitted)
     return document
 
 
@@ -165,6 +174,7 @@ def _read_text(file: Path, max_bytes: int) -> str:
                 Location(str(file), 0, 0),
                 f"is {size:,} bytes, over the {max_bytes:,}-byte limit for a catalog",
                 hint="check that this is the right file; a catalog of 10,000 resources is about 6 MB",
+                rule=Rule.TOO_LARGE,
             )])
         with file.open("rb") as handle:
             # Read at most one byte past the limit: the file may grow after stat().
@@ -176,6 +186,7 @@ def _read_text(file: Path, max_bytes: int) -> str:
             Location(str(file), 0, 0),
             f"is over the {max_bytes:,}-byte limit for a catalog",
             hint="check that this is the right file",
+            rule=Rule.TOO_LARGE,
         )])
     try:
         text = raw.decode("utf-8")
@@ -186,6 +197,7 @@ def _read_text(file: Path, max_bytes: int) -> str:
             Location(str(file), line, column),
             f"byte {bad[:1].hex(' ').upper()} at offset {exc.start} is not valid UTF-8",
             hint="save the file as UTF-8 (most editors: 'Save with encoding' -> UTF-8)",
+            rule=Rule.NOT_UTF8,
         )]) from None
     # A byte-order mark is legal UTF-8 but invisible; YAML ignores it anyway.
     return text[1:] if text.startswith("\ufeff") else text
@@ -211,6 +223,7 @@ def _mojibake_problems(document: YamlDocument) -> list[Problem]:
             location,
             f"{shown!r} looks like mojibake (UTF-8 text decoded as Latin-1 or cp1252)",
             hint="retype the character: 'â€”' was an em dash '—', 'â€™' an apostrophe '’', 'Ã©' an 'é'",
+            rule=Rule.MOJIBAKE,
         ))
         # Skip to the next line: one report per line is enough to find them all.
         next_line = _LINE_BREAK.search(document.text, match.end())
@@ -250,17 +263,19 @@ class _Builder:
     def __init__(self, document: YamlDocument):
         self.document = document
         self.problems: list[Problem] = []
-        self._counts: dict[str, int] = {}
+        self._counts: Counter[Rule] = Counter()
+        self.omitted: Counter[Rule] = Counter()  # problems past the cap, counted
         self._resolve = yaml.resolver.Resolver().resolve
         self._constructor = yaml.constructor.SafeConstructor()
         self._documents = 0
         self._aliases: set[str] = set()
 
-    def problem(self, kind: str, mark: Any, message: str, hint: str | None = None) -> None:
-        count = self._counts.get(kind, 0)
-        self._counts[kind] = count + 1
-        if count < MAX_PROBLEMS_PER_KIND:
-            self.problems.append(Problem(self._loc(mark), message, hint=hint))
+    def problem(self, rule: Rule, mark: Any, message: str, hint: str | None = None) -> None:
+        self._counts[rule] += 1
+        if self._counts[rule] <= MAX_PROBLEMS_PER_KIND:
+            self.problems.append(Problem(self._loc(mark), message, hint=hint, rule=rule))
+        else:
+            self.omitted[rule] += 1
 
     def _loc(self, mark: Any) -> Location:
         if mark is None:
@@ -274,17 +289,28 @@ class _Builder:
         except yaml.MarkedYAMLError as exc:
             self.problems.append(self._syntax_problem(exc))
         except yaml.YAMLError as exc:  # e.g. a reader error without a mark
-            self.problems.append(Problem(Location(str(self.document.path), 1, 1), f"invalid YAML: {exc}"))
+            self.problems.append(Problem(Location(str(self.document.path), 1, 1), f"invalid YAML: {exc}",
+                                         rule=Rule.YAML_SYNTAX))
         finally:
             loader.dispose()
         if not self.problems and self._documents == 0:
             self.problems.append(Problem(
                 Location(str(self.document.path), 1, 1), "the file is empty; a catalog is a YAML mapping",
                 hint="start from an example: schema_version: 1, then topics, resources and paths",
+                rule=Rule.EMPTY_FILE,
             ))
 
     def _syntax_problem(self, exc: yaml.MarkedYAMLError) -> Problem:
         mark = exc.problem_mark or exc.context_mark
+        text = self.document.text
+        if mark is not None and 0 <= mark.index < len(text) and text[mark.index] == "\t":
+            return Problem(self._loc(mark), "a tab where YAML expects spaces",
+                           hint="YAML indents with spaces, never tabs: replace the tab with spaces",
+                           rule=Rule.INDENTATION)
+        mistake = explain_indentation(text, mark.line) if mark is not None else None
+        if mistake is not None:
+            return Problem(Location(str(self.document.path), mistake.line, mistake.column), mistake.message,
+                           hint=mistake.hint, rule=Rule.INDENTATION)
         what = exc.problem or "invalid YAML"
         if exc.context:
             what = f"{what} ({exc.context}"
@@ -293,10 +319,7 @@ class _Builder:
             what += ")"
         hint = ("check the indentation and quoting here and on the line before; "
                 "quote a value that contains ': ' or ' #' or starts with a special character")
-        text = self.document.text
-        if mark is not None and 0 <= mark.index < len(text) and text[mark.index] == "\t":
-            hint = "YAML indents with spaces, never tabs: replace the tab with spaces"
-        return Problem(self._loc(mark), f"invalid YAML: {what}", hint=hint)
+        return Problem(self._loc(mark), f"invalid YAML: {what}", hint=hint, rule=Rule.YAML_SYNTAX)
 
     def _consume(self, loader: Any) -> None:  # noqa: C901 - one flat loop is the fast form
         get_event = loader.get_event
@@ -331,7 +354,9 @@ class _Builder:
                 if event.implicit[0] and event.tag is None and len(event.value) <= _SHARED_SCALAR_LENGTH:
                     value = resolved.get(event.value, _MISSING)
                     if value is _MISSING:
-                        value = resolved[event.value] = construct(event)
+                        value = construct(event)
+                        if event.value.lower() not in _YAML11_BOOLEANS:  # reported at every use
+                            resolved[event.value] = value
                 else:
                     value = construct(event)
                 if keys is not None:  # the value of a mapping entry: the common case, inlined
@@ -344,7 +369,7 @@ class _Builder:
             elif cls is MappingStartEvent or cls is SequenceStartEvent:
                 if skip or len(stack) >= MAX_DEPTH:
                     if not skip:
-                        self.problem("depth", event.start_mark, f"nested more than {MAX_DEPTH} levels deep",
+                        self.problem(Rule.TOO_DEEP, event.start_mark, f"nested more than {MAX_DEPTH} levels deep",
                                      hint="a catalog needs only a few levels; check the indentation")
                     skip += 1
                     continue
@@ -352,11 +377,11 @@ class _Builder:
                     self._anchor(event)
                 is_map = cls is MappingStartEvent
                 if event.tag is not None and event.tag != "!" and event.tag != (_MAP if is_map else _SEQ):
-                    self.problem("tag", event.start_mark, f"the tag '{event.tag}' is not allowed", hint=_TAG_HINT)
+                    self.problem(Rule.YAML_TAG, event.start_mark, f"the tag '{event.tag}' is not allowed", hint=_TAG_HINT)
                 value = {} if is_map else []
                 shadow = _Shadow(event.start_mark.index, {} if is_map else [], {} if is_map else None)
                 if frame[_KEYS] is not None and frame[_PENDING] is _NO_KEY:
-                    self.problem("key", event.start_mark, "a mapping key must be a plain word, not a list or mapping",
+                    self.problem(Rule.COMPLEX_KEY, event.start_mark, "a mapping key must be a plain word, not a list or mapping",
                                  hint="use a simple word as the key")
                     frame[_PENDING] = _DISCARD  # this collection and its value are dropped
                 else:
@@ -374,7 +399,7 @@ class _Builder:
                     continue
                 if event.anchor not in self._aliases:  # one report per name, not per use
                     self._aliases.add(event.anchor)
-                    self.problem("alias", event.start_mark, f"alias '*{event.anchor}' is not allowed",
+                    self.problem(Rule.ANCHOR_ALIAS, event.start_mark, f"alias '*{event.anchor}' is not allowed",
                                  hint=_REFUSED_HINT)
                 if frame[_KEYS] is not None and frame[_PENDING] is _NO_KEY:
                     frame[_PENDING] = _DISCARD
@@ -383,7 +408,7 @@ class _Builder:
             elif cls is DocumentStartEvent:
                 self._documents += 1
                 if self._documents == 2:
-                    self.problem("document", event.start_mark, "a second YAML document is not allowed",
+                    self.problem(Rule.SEVERAL_DOCUMENTS, event.start_mark, "a second YAML document is not allowed",
                                  hint="a catalog is one document; remove the '---' line and merge the parts")
 
     def _put(self, frame: list[Any], value: Any, entry: Entry) -> None:
@@ -405,13 +430,13 @@ class _Builder:
 
     def _duplicate_key(self, frame: list[Any], key: str, event: Any) -> None:
         first = self.document.location_of_offset(frame[_KEYS][key]).line
-        self.problem("duplicate", event.start_mark,
+        self.problem(Rule.DUPLICATE_KEY, event.start_mark,
                      f"duplicate key '{key}' (first on line {first}, again on line {event.start_mark.line + 1})",
                      hint="YAML would silently keep only the last value; remove or merge one of them")
         frame[_PENDING] = _DISCARD  # keep the first value and its offsets
 
     def _anchor(self, event: Any) -> None:
-        self.problem("anchor", event.start_mark, f"anchor '&{event.anchor}' is not allowed", hint=_REFUSED_HINT)
+        self.problem(Rule.ANCHOR_ALIAS, event.start_mark, f"anchor '&{event.anchor}' is not allowed", hint=_REFUSED_HINT)
 
     def _scalar(self, event: Any) -> Any:
         """Construct a scalar the way PyYAML's SafeLoader would."""
@@ -423,8 +448,14 @@ class _Builder:
             tag = self._resolve(yaml.ScalarNode, value, event.implicit)
         if tag == _STR:
             return value
+        if tag == _BOOL and value.lower() not in ("true", "false"):
+            self.problem(Rule.YAML11_BOOLEAN, event.start_mark,
+                         f"'{value}' is a YAML 1.1 spelling of {str(value.lower() in _TRUE).lower()}",
+                         hint="write true or false: editors and YAML 1.2 readers take "
+                              f"'{value}' as text, older ones as a boolean")
+            return value
         if tag not in _SCALAR_TAGS:
-            self.problem("tag", event.start_mark, f"the tag '{tag}' is not allowed", hint=_TAG_HINT)
+            self.problem(Rule.YAML_TAG, event.start_mark, f"the tag '{tag}' is not allowed", hint=_TAG_HINT)
             return value
         node = yaml.ScalarNode(tag, value, event.start_mark, event.end_mark, event.style)
         try:

@@ -17,8 +17,10 @@ from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic_core import PydanticCustomError
 
-SCHEMA_VERSION = 1
+from learnpath.catalog.urls import tracking_parameters, without_tracking
+from learnpath.safe_text import unsafe_character
 
 # --------------------------------------------------------------------------- #
 # Named constrained types
@@ -33,7 +35,35 @@ SLUG_PATTERN = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
 _MOJIBAKE = re.compile(r"â€|Ã[\x80-\xbf©¨ª«±³¶¼½¾§¤¥¢£]|Â[\xa0-\xbf]|ï»¿|\ufffd")
 
 
+# Left by `learnpath import` in a draft entry: the entry is not done until each is replaced.
+PLACEHOLDER = "TODO"
+_PLACEHOLDER = re.compile(rf"\b{PLACEHOLDER}\b")
+
+
+def _visible(value: str) -> str:
+    """Refuse control and invisible formatting characters (they hide text or drive terminals)."""
+    return _visible_except(value, "")
+
+
+def _visible_paragraph(value: str) -> str:
+    """Like ``_visible``, but prose may keep the line breaks of a ``|`` block (the site joins them)."""
+    return _visible_except(value, "\n")
+
+
+def _visible_except(value: str, allowed: str) -> str:
+    found = unsafe_character(value.translate({ord(char): " " for char in allowed}))
+    if found:
+        raise PydanticCustomError(
+            "invisible_character",
+            "contains {found}, a control or invisible character; delete it (retype the text around it "
+            "if you cannot see it)", {"found": found})
+    return value
+
+
 def _clean_text(value: str) -> str:
+    if _PLACEHOLDER.search(value):
+        raise PydanticCustomError("draft_placeholder", "still holds a TODO placeholder from a draft; write the "
+                                  "real value", {})
     if value != value.strip():
         raise ValueError("has leading or trailing white space; remove it")
     match = _MOJIBAKE.search(value)
@@ -64,6 +94,29 @@ def _web_url(value: str) -> str:
         raise ValueError("has no host; write the full address, e.g. https://example.org/page")
     if parts.username is not None or parts.password is not None:
         raise ValueError("contains credentials (user:password@); remove them")
+    from learnpath.hostnames import host_problem  # the link checker's own rule for host names
+
+    problem = host_problem(parts.hostname)
+    if problem:
+        raise ValueError(problem)
+    return value
+
+
+def _url_details(value: str) -> str:
+    """What a URL may not carry beyond ``_web_url``'s rules: invisible characters, a bad port, tracking."""
+    _visible(value)
+    try:
+        port = urlsplit(value).port
+    except ValueError:
+        port = -1
+    if port is not None and not 0 < port <= 65535:
+        raise PydanticCustomError("bad_url", "has a port outside 1-65535; remove the port or correct it", {})
+    found = tracking_parameters(value)
+    if found:
+        raise PydanticCustomError(
+            "tracking_parameter",
+            "carries tracking parameters ({found}); use {clean}",
+            {"found": ", ".join(found), "clean": without_tracking(value)})
     return value
 
 
@@ -85,12 +138,14 @@ Slug = Annotated[
 Text = Annotated[
     str,
     StringConstraints(min_length=1, max_length=200),
+    AfterValidator(_visible),
     AfterValidator(_clean_text),
     Field(description="A short line of text, no leading or trailing white space."),
 ]
 Prose = Annotated[
     str,
     StringConstraints(min_length=20, max_length=600),
+    AfterValidator(_visible_paragraph),
     AfterValidator(_clean_text),
     AfterValidator(_sentences),
     Field(description="One to three full sentences, written in our own words."),
@@ -99,7 +154,8 @@ WebUrl = Annotated[
     str,
     StringConstraints(min_length=10, max_length=2000),
     AfterValidator(_web_url),
-    Field(description="An absolute http(s) URL without credentials or white space."),
+    AfterValidator(_url_details),
+    Field(description="An absolute http(s) URL without credentials, white space or tracking parameters."),
 ]
 
 
@@ -156,6 +212,10 @@ class Resource(Strict):
     )
     title: Text = Field(description="The resource's own title, as its page gives it.")
     url: WebUrl = Field(description="The canonical address: https where the site has it, no tracking parameters.")
+    alternate_urls: list[WebUrl] = Field(
+        default_factory=list,
+        description="Other addresses of the same work (an older edition, a PDF, a mirror); checked for links too.",
+    )
     kind: Kind = Field(description="What sort of resource this is.")
     authors: list[Text] = Field(
         min_length=1, description="People or organisations who made it, as credited on the page."
@@ -167,26 +227,32 @@ class Resource(Strict):
         gt=0, le=6000, description="An honest estimate of the minutes to work through it, not just to skim."
     )
     free: bool = Field(strict=True, description="True when it can be read or watched without paying or signing up.")
-    description: Prose = Field(description="What it is and why it is worth the time, in our own words.")
     year: int | None = Field(
         default=None, strict=True, ge=1950, le=2100, description="Year of publication, if known."
     )
+    description: Prose = Field(description="What it is and why it is worth the time, in our own words.")
     prerequisites: list[Slug] = Field(
         default_factory=list, description="Resource or topic ids worth knowing first."
     )
-    added: _dt.date = Field(description="The day it entered the catalog (YYYY-MM-DD).")
-    alternate_urls: list[WebUrl] = Field(
-        default_factory=list,
-        description="Other addresses of the same work (an older edition, a PDF, a mirror); checked for links too.",
-    )
+    added: _dt.date = Field(description="The day it entered the catalog (YYYY-MM-DD); not after today.")
+
+    @field_validator("added")
+    @classmethod
+    def _not_in_the_future(cls, value: _dt.date) -> _dt.date:
+        # A day of grace: a contributor east of UTC may already be on tomorrow's date.
+        latest = _dt.datetime.now(_dt.timezone.utc).date() + _dt.timedelta(days=1)
+        if value > latest:
+            raise PydanticCustomError("future_date", "is {value}, after today; write the day you add the "
+                                      "resource (YYYY-MM-DD)", {"value": value.isoformat()})
+        return value
 
 
 class Step(Strict):
     """One resource at one point of a path, with why it is there."""
 
     resource: Slug = Field(description="Id of the resource to work through at this step.")
-    why: Prose | None = Field(default=None, description="Why this resource is on the path at this point.")
     optional: bool = Field(default=False, strict=True, description="True when the step can be skipped without losing the thread.")
+    why: Prose | None = Field(default=None, description="Why this resource is on the path at this point.")
 
 
 def _question(value: str) -> str:
@@ -198,6 +264,7 @@ def _question(value: str) -> str:
 Question = Annotated[
     str,
     StringConstraints(min_length=10, max_length=300),
+    AfterValidator(_visible),
     AfterValidator(_clean_text),
     AfterValidator(_question),
     Field(description="One question, in our own words, ending with '?'."),
@@ -254,27 +321,11 @@ class Catalog(Strict):
         """The resource with this id (KeyError if there is none)."""
         return self._resources_by_id[resource_id]
 
-    def topic(self, topic_id: str) -> Topic:
-        """The topic with this id (KeyError if there is none)."""
-        return self._topics_by_id[topic_id]
-
-    def path(self, path_id: str) -> LearningPath:
-        """The learning path with this id (KeyError if there is none)."""
-        return {p.id: p for p in self.paths}[path_id]
-
-    def resources_for_topic(self, topic_id: str) -> list[Resource]:
-        """Resources that list ``topic_id``, in catalog order."""
-        return [r for r in self.resources if topic_id in r.topics]
-
     # Built once per catalog: a page renderer looks resources up per step.
     # (The models are frozen, so the index cannot go stale.)
     @cached_property
     def _resources_by_id(self) -> dict[str, Resource]:
         return {r.id: r for r in self.resources}
-
-    @cached_property
-    def _topics_by_id(self) -> dict[str, Topic]:
-        return {t.id: t for t in self.topics}
 
 
 JSON_SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"

@@ -1,16 +1,24 @@
 """When are two URLs the same resource?
 
 ``normalize_url`` maps every spelling of one page to one comparison key:
-http and https, ``www.`` or not, host case, a default port, a trailing
-slash, tracking parameters (``utm_*``, ``si``, ``fbclid``, ...), and the many
-YouTube and arXiv address forms. The key is for comparing and grouping
-only: fetch and display the original URL, never the key.
+http and https, ``www.`` or not, host case, an IDN host and its punycode
+(``faß.example`` = ``xn--fa-hia.example``, encoded as the link checker
+connects: `learnpath.hostnames`), a default port, a trailing slash, tracking
+parameters (``utm_*``, ``si``, ``fbclid``, ...), and the many YouTube and
+arXiv address forms. The key is for comparing and grouping only: fetch and
+display the original URL, never the key.
+
+``youtube_video_id`` is the one home for YouTube's address forms: the
+duplicate check and the link checker's soft-404 detector both use it.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit, urlunsplit
+
+from learnpath.hostnames import canonical
 
 # Parameters that only say where a click came from. Dropping them never
 # changes which page is shown.
@@ -25,9 +33,13 @@ TRACKING_PREFIXES = ("utm_",)
 TRIVIAL_FRAGMENTS = frozenset({"", "top", "content", "main", "main-content", "maincontent", "page"})
 
 _DEFAULT_PORTS = {"http": 80, "https": 443}
-_YOUTUBE_HOSTS = frozenset({
+# After "www." is dropped: every host that serves a video's page, embed or short link.
+YOUTUBE_HOSTS = frozenset({
     "youtube.com", "m.youtube.com", "music.youtube.com", "youtube-nocookie.com", "youtu.be",
 })
+YOUTUBE_SHORT_HOST = "youtu.be"  # youtu.be/ID
+# /embed/ID (also youtube-nocookie.com's), /v/ID and /e/ID (old embeds), /shorts/ID, /live/ID
+_YOUTUBE_PATH = re.compile(r"^/(?:embed|v|e|shorts|live)/([^/]+)$")
 _YOUTUBE_ID = re.compile(r"^[A-Za-z0-9_-]{6,20}$")
 # On a video, these only pick a playlist position or a start time.
 _YOUTUBE_VIDEO_NOISE = frozenset({"list", "index", "t", "start", "ab_channel", "pp"})
@@ -83,7 +95,7 @@ def _host_port(netloc: str) -> tuple[str, int | None]:
         if not port_text.isdigit() or int(port_text) > 65535:
             raise ValueError(f"bad port {port_text!r}")
         port = int(port_text)
-    return host.lower().rstrip("."), port
+    return canonical(host.rstrip(".")), port
 
 
 def same_url(a: str, b: str) -> bool:
@@ -120,19 +132,49 @@ def _trivial_fragment(fragment: str) -> bool:
     return fragment.lower() in TRIVIAL_FRAGMENTS or fragment.startswith(":~:")
 
 
-def _youtube(host: str, path: str, query: list[tuple[str, str]]) -> str | None:
-    """youtu.be/ID, /watch?v=ID, /embed/ID, /shorts/ID, /live/ID -> one key."""
-    if host not in _YOUTUBE_HOSTS:
-        return None
-    video = None
-    if host == "youtu.be":
+def _youtube_id(host: str, path: str, query: list[tuple[str, str]], short: bool) -> str | None:
+    """The video id in a YouTube address already split and normalized, or None."""
+    if short:
         video = path.strip("/").split("/")[0]
     elif path == "/watch":
         video = dict(query).get("v")
     else:
-        match = re.match(r"^/(?:embed|v|shorts|live|e)/([^/]+)$", path)
+        match = _YOUTUBE_PATH.match(path)
         video = match.group(1) if match else None
-    if not video or not _YOUTUBE_ID.match(video):
+    return video if video and _YOUTUBE_ID.match(video) else None
+
+
+def youtube_video_id(url: str, extra_hosts: Iterable[str] = ()) -> str | None:
+    """The id of the video ``url`` shows, in any of YouTube's address forms; None otherwise.
+
+    youtu.be/ID, /watch?v=ID, /embed/ID (youtube-nocookie.com too), /shorts/ID,
+    /live/ID, /v/ID, /e/ID, with or without www. or m. ``extra_hosts`` are
+    treated as YouTube too (tests play it on a loopback address).
+    """
+    try:
+        scheme, netloc, path, query, _ = urlsplit(url.strip())
+        host, _ = _host_port(netloc)
+    except ValueError:
+        return None
+    if scheme.lower() not in _DEFAULT_PORTS:
+        return None
+    host = host[4:] if host.startswith("www.") else host
+    if host not in YOUTUBE_HOSTS and host not in extra_hosts:
+        return None
+    return _youtube_id(host, _normalize_path(path), _clean_query(query), short=host == YOUTUBE_SHORT_HOST)
+
+
+def youtube_watch_url(video: str) -> str:
+    """The canonical address of a video (what YouTube's oEmbed endpoint is asked about)."""
+    return f"https://www.youtube.com/watch?v={video}"
+
+
+def _youtube(host: str, path: str, query: list[tuple[str, str]]) -> str | None:
+    """Every address of one video -> one key; other YouTube pages keep their parameters."""
+    if host not in YOUTUBE_HOSTS:
+        return None
+    video = _youtube_id(host, path, query, short=host == YOUTUBE_SHORT_HOST)
+    if video is None:
         # A playlist, channel or other page: keep its parameters.
         return urlunsplit(("https", "youtube.com", path, urlencode(query), ""))
     return f"https://youtube.com/watch?v={video}"
@@ -144,3 +186,45 @@ def _arxiv(host: str, path: str) -> str | None:
         return None
     match = _ARXIV_PATH.match(path)
     return f"https://arxiv.org/abs/{match.group('id')}" if match else None
+
+
+# --------------------------------------------------------------------------- #
+# Tracking parameters in a catalog URL (the validator refuses them)
+# --------------------------------------------------------------------------- #
+
+
+def _is_tracking(key: str, host: str, path: str) -> bool:
+    key = key.lower()
+    if key in TRACKING_PARAMS or key.startswith(TRACKING_PREFIXES):
+        return True
+    # On one video, a playlist position or start time is noise too (CONTRIBUTING.md).
+    host = host.removeprefix("www.")
+    return host in YOUTUBE_HOSTS and path in ("/watch", "") and key in _YOUTUBE_VIDEO_NOISE | {"feature"}
+
+
+def _query_split(url: str) -> tuple[str, list[str], str, str, str]:
+    """``(before the query, its '&' pieces, fragment, host, path)``, each piece as written."""
+    base, hash_mark, fragment = url.partition("#")
+    before, _, query = base.partition("?")
+    parts = urlsplit(base)
+    host = (parts.hostname or "").lower()
+    path = parts.path if host != "youtu.be" else ""
+    return before, [piece for piece in query.split("&") if piece] if "?" in base else [], hash_mark + fragment, \
+        host, path
+
+
+def tracking_parameters(url: str) -> list[str]:
+    """Names of the tracking parameters in ``url``'s query, in order (empty when there are none)."""
+    try:
+        _, pieces, _, host, path = _query_split(url)
+    except ValueError:
+        return []
+    names = [unquote(piece.partition("=")[0]) for piece in pieces]
+    return [name for name in names if _is_tracking(name, host, path)]
+
+
+def without_tracking(url: str) -> str:
+    """``url`` with its tracking parameters removed and everything else exactly as written."""
+    before, pieces, fragment, host, path = _query_split(url)
+    kept = [piece for piece in pieces if not _is_tracking(unquote(piece.partition("=")[0]), host, path)]
+    return before + ("?" + "&".join(kept) if kept else "") + fragment

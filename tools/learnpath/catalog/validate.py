@@ -20,9 +20,10 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from learnpath.catalog.errors import describe_value, translate_error
+from learnpath.catalog.errors import describe_value, inside_any, misplaced_resources, translate_error
 from learnpath.catalog.load import MAX_BYTES, YamlDocument, load_yaml
 from learnpath.catalog.problems import CatalogInvalid, Location, Problem, sort_problems
+from learnpath.catalog.rules import Rule
 from learnpath.catalog.schema import Catalog
 from learnpath.catalog.xref import cross_reference_problems
 
@@ -47,14 +48,14 @@ class LoadedCatalog:
         return self.document.location(*keys)
 
 
-def load_catalog(path: str | os.PathLike[str], *, max_bytes: int = MAX_BYTES) -> LoadedCatalog:
-    """Read and validate the catalog at ``path``.
+def load_catalog(path: str | os.PathLike[str], *, max_bytes: int = MAX_BYTES, text: str | None = None) -> LoadedCatalog:
+    """Read and validate the catalog at ``path`` (or ``text``, named ``path`` in messages).
 
     Raises ``CatalogInvalid`` with every problem found (``CatalogUnreadable``,
     a subclass, when the file cannot be read at all). The file is only read.
     """
     with _gc_paused():
-        return _load(path, max_bytes)
+        return _load(path, max_bytes, text)
 
 
 @contextlib.contextmanager
@@ -75,14 +76,15 @@ def _gc_paused() -> Iterator[None]:
             gc.enable()
 
 
-def _load(path: str | os.PathLike[str], max_bytes: int) -> LoadedCatalog:
-    document = load_yaml(path, max_bytes=max_bytes)
+def _load(path: str | os.PathLike[str], max_bytes: int, text: str | None) -> LoadedCatalog:
+    document = load_yaml(path, max_bytes=max_bytes, text=text)
     data = document.data
     if not isinstance(data, dict):
         raise CatalogInvalid([Problem(
             document.location(),
             f"the top level is {describe_value(data)}, but a catalog is a mapping",
             hint="start the file with `schema_version: 1`, then `topics:`, `resources:` and `paths:`",
+            rule=Rule.NOT_A_CATALOG,
         )])
     catalog, errors = _schema_problems(document)
     xref_errors, warnings = cross_reference_problems(document)
@@ -96,7 +98,9 @@ def _schema_problems(document: YamlDocument) -> tuple[Catalog | None, list[Probl
     try:
         return Catalog.model_validate(document.data), []
     except ValidationError as exc:
-        return None, [translate_error(error, document) for error in exc.errors(include_url=False)]
+        misplaced, records = misplaced_resources(document)
+        return None, misplaced + [translate_error(error, document) for error in exc.errors(include_url=False)
+                                  if not inside_any(tuple(error["loc"]), records)]
 
 
 def _unique(problems: list[Problem]) -> list[Problem]:

@@ -16,7 +16,9 @@ from typing import Any
 
 from learnpath.catalog.errors import place
 from learnpath.catalog.load import Key, YamlDocument
-from learnpath.catalog.problems import Problem, Severity
+from learnpath.catalog.problems import Problem
+from learnpath.catalog.rules import Rule, Severity
+from learnpath.catalog.schema import PLACEHOLDER
 from learnpath.catalog.urls import normalize_url
 
 
@@ -28,13 +30,12 @@ class _Report:
         self.errors: list[Problem] = []
         self.warnings: list[Problem] = []
 
-    def add(self, loc: Key, message: str, hint: str | None = None, *,
-            severity: Severity = Severity.error, whole_record: bool = False) -> None:
+    def add(self, loc: Key, message: str, hint: str | None = None, *, rule: Rule,
+            whole_record: bool = False) -> None:
         """Report at ``loc``; ``whole_record`` names the record, not the field (``loc[-1]``)."""
         where, field = place(self.document.data, loc[:-1] if whole_record else loc)
-        problem = Problem(self.document.location(*loc), message, where=where, field=field,
-                          hint=hint, severity=severity)
-        (self.errors if severity is Severity.error else self.warnings).append(problem)
+        problem = Problem(self.document.location(*loc), message, where=where, field=field, hint=hint, rule=rule)
+        (self.errors if rule.severity is Severity.error else self.warnings).append(problem)
 
     def line(self, loc: Key) -> int:
         return self.document.location(*loc).line
@@ -90,7 +91,8 @@ def _check_unique(report: _Report, seen: dict[str, int], value: Any, index: int,
     if value in seen:
         first = prefix + (seen[value], "id")
         report.add(prefix + (index, "id"), f"duplicate id '{value}' (first used on line {report.line(first)})",
-                   "ids must be unique; give this one a new id (and keep the older one, readers' progress uses it)")
+                   "ids must be unique; give this one a new id (and keep the older one, readers' progress uses it)",
+                   rule=Rule.DUPLICATE_ID)
     else:
         seen[value] = index
 
@@ -101,7 +103,8 @@ def _id_clashes(report: _Report, topic_ids: dict[str, int], resource_ids: dict[s
         if value in topic_ids:
             report.add(("resources", index, "id"),
                        f"'{value}' is also a topic id (line {report.line(('topics', topic_ids[value], 'id'))})",
-                       "prerequisites name a resource or a topic, so the two must differ; rename the resource")
+                       "prerequisites name a resource or a topic, so the two must differ; rename the resource",
+                       rule=Rule.ID_CLASH)
 
 
 def _duplicate_urls(report: _Report, data: dict[str, Any]) -> None:
@@ -120,13 +123,15 @@ def _duplicate_urls(report: _Report, data: dict[str, Any]) -> None:
             earlier = first[key]
             if earlier[1] == index:
                 report.add(loc, f"'{url}' repeats this resource's own address ({earlier[-1]}, line "
-                                f"{report.line(earlier)})", "remove the repeated address")
+                                f"{report.line(earlier)})", "remove the repeated address",
+                           rule=Rule.DUPLICATE_URL)
             else:
                 other = data["resources"][earlier[1]].get("id")
                 report.add(loc, f"'{url}' is the same address as resources[{earlier[1]}] (id: {other}) on line "
                                 f"{report.line(earlier)}",
                            "one work, one resource: merge the two entries (URLs are compared without http/https, "
-                           "www., trailing slashes, tracking parameters and YouTube/arXiv variants)")
+                           "www., trailing slashes, tracking parameters and YouTube/arXiv variants)",
+                           rule=Rule.DUPLICATE_URL)
 
 
 def _duplicate_titles(report: _Report, data: dict[str, Any]) -> None:
@@ -145,7 +150,7 @@ def _duplicate_titles(report: _Report, data: dict[str, Any]) -> None:
                    f"same title as resources[{other}] (id: {data['resources'][other].get('id')}) on line "
                    f"{report.line(('resources', other, 'title'))}",
                    "if both are the same work, keep one resource and list the other address under "
-                   "alternate_urls; otherwise make the titles tell them apart", severity=Severity.warning)
+                   "alternate_urls; otherwise make the titles tell them apart", rule=Rule.DUPLICATE_TITLE)
 
 
 def _resource_references(report: _Report, data: dict[str, Any],
@@ -156,19 +161,22 @@ def _resource_references(report: _Report, data: dict[str, Any],
         listed: set[str] = set()
         for j, topic in _strings(record, "topics"):
             loc = ("resources", index, "topics", j)
+            if topic == PLACEHOLDER:
+                continue  # a draft's TODO: the schema check reports it
             if topic not in topic_ids:
-                report.add(loc, f"unknown topic '{topic}'", topics.hint(topic))
+                report.add(loc, f"unknown topic '{topic}'", topics.hint(topic), rule=Rule.UNKNOWN_REFERENCE)
             elif topic in listed:
-                report.add(loc, f"lists topic '{topic}' twice", "remove the repeat")
+                report.add(loc, f"lists topic '{topic}' twice", "remove the repeat", rule=Rule.REPEATED_REFERENCE)
             listed.add(topic)
         listed = set()
         for j, prereq in _strings(record, "prerequisites"):
             loc = ("resources", index, "prerequisites", j)
             if prereq not in resource_ids and prereq not in topic_ids:
                 report.add(loc, f"unknown prerequisite '{prereq}' (neither a resource nor a topic id)",
-                           prerequisites.hint(prereq))
+                           prerequisites.hint(prereq), rule=Rule.UNKNOWN_REFERENCE)
             elif prereq in listed:
-                report.add(loc, f"lists prerequisite '{prereq}' twice", "remove the repeat")
+                report.add(loc, f"lists prerequisite '{prereq}' twice", "remove the repeat",
+                           rule=Rule.REPEATED_REFERENCE)
             listed.add(prereq)
 
 
@@ -208,7 +216,7 @@ def _prerequisite_cycles(report: _Report, data: dict[str, Any], resource_ids: di
                     reported.add(members)
                     report.add(loc, "prerequisite cycle: " + " -> ".join(cycle),
                                "a resource cannot (even indirectly) require itself; remove one of these "
-                               "prerequisites")
+                               "prerequisites", rule=Rule.PREREQUISITE_CYCLE)
             elif child not in state:
                 state[child] = 1
                 on_stack.append(child)
@@ -230,20 +238,20 @@ def _path_references(report: _Report, data: dict[str, Any], resource_ids: dict[s
                 report.add(("paths", p, "stages", s, "steps"),
                            f"has {len(steps)} steps; a stage of more than {MAX_STAGE_STEPS} is hard to finish",
                            "split the stage in two, or move extra reading to the topic page",
-                           severity=Severity.warning)
+                           rule=Rule.LONG_STAGE)
             for t, step in _records(stage, "steps"):
                 rid = step.get("resource")
                 if not isinstance(rid, str):
                     continue
                 loc = ("paths", p, "stages", s, "steps", t, "resource")
                 if rid not in resource_ids:
-                    report.add(loc, f"unknown resource '{rid}'", suggester.hint(rid))
+                    report.add(loc, f"unknown resource '{rid}'", suggester.hint(rid), rule=Rule.UNKNOWN_REFERENCE)
                     continue
                 used.add(rid)
                 if rid in position:
                     report.add(loc, f"'{rid}' is already a step of this path (line {report.line(position[rid])})",
                                "a path lists each resource once; remove one of the steps",
-                               severity=Severity.warning)
+                               rule=Rule.REPEATED_STEP)
                     continue
                 position[rid] = loc
         _order_warnings(report, resources, resource_ids, position)
@@ -270,16 +278,16 @@ def _order_warnings(report: _Report, resources: list[Any], resource_ids: dict[st
                 if order[prereq] > order[rid]:
                     report.add(loc, f"'{rid}' comes before its prerequisite '{prereq}' (line "
                                     f"{report.line(position[prereq])})",
-                               "move the prerequisite earlier in the path", severity=Severity.warning)
+                               "move the prerequisite earlier in the path", rule=Rule.PREREQUISITE_ORDER)
             elif prereq in resource_ids:
                 report.add(loc, f"'{rid}' builds on '{prereq}', which this path leaves out",
                            f"add '{prereq}' as an earlier step (optional: true if it is background), or "
-                           "drop the prerequisite if the resource stands on its own", severity=Severity.warning)
+                           "drop the prerequisite if the resource stands on its own", rule=Rule.MISSING_PREREQUISITE)
             elif first_taught.get(prereq, -1) > order[rid]:
                 first = list(position.values())[first_taught[prereq]]
                 report.add(loc, f"'{rid}' assumes topic '{prereq}', which this path teaches only later "
                                 f"(line {report.line(first)})",
-                           "move the step after the stage that teaches the topic", severity=Severity.warning)
+                           "move the step after the stage that teaches the topic", rule=Rule.TOPIC_TAUGHT_LATER)
 
 
 def _unused(report: _Report, data: dict[str, Any], resource_ids: dict[str, int],
@@ -288,13 +296,13 @@ def _unused(report: _Report, data: dict[str, Any], resource_ids: dict[str, int],
         if rid not in used:
             report.add(("resources", index, "id"), f"'{rid}' is on no path",
                        "add it as a step (optional: true if it is extra reading), or drop it",
-                       severity=Severity.warning, whole_record=True)
+                       rule=Rule.UNUSED_RESOURCE, whole_record=True)
     taught = {topic for _, record in _records(data, "resources") for _, topic in _strings(record, "topics")}
     for tid, index in topic_ids.items():
         if tid not in taught:
             report.add(("topics", index, "id"), f"no resource teaches topic '{tid}'",
                        "add a resource with this topic, or remove the topic",
-                       severity=Severity.warning, whole_record=True)
+                       rule=Rule.UNTAUGHT_TOPIC, whole_record=True)
 
 
 class _Suggester:

@@ -14,30 +14,27 @@ pays for importing ``requests``.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from learnpath.lazy import lazy_exports
 
 _EXPORTS = {
     "DEFAULT_DETECTORS": "detectors", "Detector": "detectors", "default_detectors": "detectors",
     "youtube_detector": "detectors",
-    "USER_AGENT": "fetch", "CheckStats": "fetch", "Checker": "fetch", "FetchOptions": "fetch", "check_urls": "fetch",
+    "Checker": "checker", "CheckStats": "hosts", "FetchOptions": "options", "USER_AGENT": "options",
     "AddressPolicy": "netguard", "UrlRefused": "netguard",
-    "Result": "verdicts", "Verdict": "verdicts",
+    "FragmentStatus": "verdicts", "Result": "verdicts", "Verdict": "verdicts",
 }
 
 __all__ = sorted(_EXPORTS)
 
 if TYPE_CHECKING:
     from learnpath.linkcheck.detectors import DEFAULT_DETECTORS, Detector, default_detectors, youtube_detector
-    from learnpath.linkcheck.fetch import USER_AGENT, CheckStats, Checker, FetchOptions, check_urls
+    from learnpath.linkcheck.checker import Checker
+    from learnpath.linkcheck.hosts import CheckStats
+    from learnpath.linkcheck.options import USER_AGENT, FetchOptions
     from learnpath.linkcheck.netguard import AddressPolicy, UrlRefused
-    from learnpath.linkcheck.verdicts import Result, Verdict
+    from learnpath.linkcheck.verdicts import FragmentStatus, Result, Verdict
 
 
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'learnpath.linkcheck' has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"learnpath.linkcheck.{module}"), name)
-    globals()[name] = value  # later lookups skip this function
-    return value
+__getattr__ = lazy_exports(__name__, _EXPORTS, globals())

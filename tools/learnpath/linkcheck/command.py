@@ -23,8 +23,11 @@ from typing import Iterator
 from learnpath import __version__
 from learnpath.exits import ExitCode, UsageError
 from learnpath.linkcheck import extract, wayback
-from learnpath.linkcheck.atomic import atomic_write_text
-from learnpath.linkcheck.history import DEFAULT_HISTORY, History, HistoryError, Policy, format_time, utc_now
+from learnpath.linkcheck.atomic import WriteFailed, atomic_write_text
+from learnpath.linkcheck.history import (
+    DEFAULT_HISTORY, POLICY_BOUNDS, History, HistoryError, Policy, format_time, utc_now,
+)
+from learnpath.linkcheck.options import BOUNDS, MAX_DEFAULT_WORKERS, Bound
 from learnpath.linkcheck.report import (
     FORMATTERS, OutputFormat, Progress, Report, RunInfo, format_markdown, load_json, results_with_uses, summary,
 )
@@ -81,14 +84,29 @@ def parse_duration(text: str) -> float:
     return float(match.group(1)) * _UNIT_SECONDS[match.group(2).lower()]
 
 
-def _positive(kind: type, name: str, allow_zero: bool = False) -> Callable[[str], float | int]:
+def _number(bound: Bound, kind: type = float) -> Callable[[str], float | int]:
+    """An argparse type: a number within ``bound`` (finite: 'nan' and 'inf' are refused)."""
+
     def parse(text: str) -> float | int:
         try:
             value = kind(text)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"{text!r} is not a {name}") from None
-        if value < 0 or (value == 0 and not allow_zero):
-            raise argparse.ArgumentTypeError(f"{text!r} must be {'zero or more' if allow_zero else 'above zero'}")
+            raise argparse.ArgumentTypeError(
+                f"{text!r} is not a {'whole ' if kind is int else ''}number of {bound.unit}") from None
+        problem = bound.problem(value)
+        if problem:
+            raise argparse.ArgumentTypeError(f"{text!r}: {problem}")
+        return value
+
+    return parse
+
+
+def _duration(bound: Bound) -> Callable[[str], float]:
+    def parse(text: str) -> float:
+        value = parse_duration(text)
+        problem = bound.problem(value)
+        if problem:
+            raise argparse.ArgumentTypeError(f"{text!r}: {problem}")
         return value
 
     return parse
@@ -123,18 +141,19 @@ def add_check_links_arguments(parser: argparse.ArgumentParser) -> None:
                            "if it exists)")
 
     fetching = parser.add_argument_group("fetching")
-    fetching.add_argument("--workers", metavar="N", type=_positive(int, "whole number"), default=16,
-                          help="requests in flight at once (default: 16)")
-    fetching.add_argument("--per-host", metavar="N", type=_positive(int, "whole number"), default=2,
+    fetching.add_argument("--workers", metavar="N", type=_number(BOUNDS["workers"], int),
+                          help="requests in flight at once (default: hosts x --per-host, "
+                               f"at most {MAX_DEFAULT_WORKERS})")
+    fetching.add_argument("--per-host", metavar="N", type=_number(BOUNDS["per_host"], int), default=2,
                           help="requests in flight to one host (default: 2)")
-    fetching.add_argument("--delay", metavar="S", type=_positive(float, "number of seconds", allow_zero=True),
+    fetching.add_argument("--delay", metavar="S", type=_number(BOUNDS["min_delay"]),
                           default=0.0, help="minimum seconds between requests to one host (default: 0)")
-    fetching.add_argument("--timeout", metavar="S", type=_positive(float, "number of seconds"), default=10.0,
+    fetching.add_argument("--timeout", metavar="S", type=_number(BOUNDS["url_deadline"]), default=10.0,
                           help="give up on one URL after S seconds in all, redirects and retries included "
                                "(connecting: at most 5 s); a hung or dripping server costs no more (default: 10)")
-    fetching.add_argument("--run-timeout", metavar="S", type=_positive(float, "number of seconds"),
+    fetching.add_argument("--run-timeout", metavar="S", type=_number(BOUNDS["run_deadline"]),
                           help="stop the whole run after S seconds; unfinished URLs are reported as transient")
-    fetching.add_argument("--retries", metavar="N", type=_positive(int, "whole number", allow_zero=True),
+    fetching.add_argument("--retries", metavar="N", type=_number(BOUNDS["retries"], int),
                           default=2, help="retries for resets, 5xx and 429 (default: 2)")
     fetching.add_argument("--retry-timeouts", action="store_true",
                           help="also retry a URL that timed out (off: the history tolerates a bad night)")
@@ -144,16 +163,17 @@ def add_check_links_arguments(parser: argparse.ArgumentParser) -> None:
                           help="allow loopback and private addresses (for tests; never in CI on pull requests)")
 
     memory = parser.add_argument_group("memory between runs")
-    memory.add_argument("--history", metavar="PATH", type=Path, default=DEFAULT_HISTORY,
-                        help=f"history file (default: {DEFAULT_HISTORY})")
+    memory.add_argument("--history", metavar="PATH", type=Path,
+                        help=f"history file, in an existing directory (default: {DEFAULT_HISTORY}; "
+                             f"{DEFAULT_HISTORY.parent}/ is created if missing)")
     memory.add_argument("--no-history", action="store_true",
                         help="neither read nor write a history (then only --strict can confirm a failure)")
-    memory.add_argument("--max-age", metavar="AGE", type=parse_duration, default=86400.0,
+    memory.add_argument("--max-age", metavar="AGE", type=_duration(POLICY_BOUNDS["max_age"]), default=86400.0,
                         help="reuse a success younger than AGE: 3600, 30m, 12h, 1d; 0 disables (default: 1d)")
     memory.add_argument("--strict", action="store_true", help="confirm a failure on its first run")
-    memory.add_argument("--confirm-runs", metavar="N", type=_positive(int, "whole number"), default=2,
+    memory.add_argument("--confirm-runs", metavar="N", type=_number(POLICY_BOUNDS["confirm_runs"], int), default=2,
                         help="failing runs needed to confirm a failure (default: 2)")
-    memory.add_argument("--confirm-hours", metavar="H", type=_positive(float, "number of hours", allow_zero=True),
+    memory.add_argument("--confirm-hours", metavar="H", type=_number(POLICY_BOUNDS["confirm_hours"]),
                         default=12.0, help="hours between failing runs that count (default: 12)")
     memory.add_argument("--wayback-url", metavar="URL", default=wayback.DEFAULT_WAYBACK_URL,
                         help="Wayback Machine availability API, asked for a snapshot of confirmed-broken links")
@@ -207,7 +227,10 @@ def _render_saved(args: argparse.Namespace) -> int:
         report = load_json(args.from_json.read_text(encoding="utf-8"))
     except (ValueError, KeyError, TypeError) as exc:
         raise UsageError(f"{args.from_json}: not a JSON report written by check-links ({exc})") from None
-    _emit(report, args)
+    problem = _emit(report, args)
+    if problem:
+        print(f"check-links: {problem}", file=sys.stderr)
+        return ExitCode.USAGE
     return ExitCode.FAILED if report.confirmed_broken else ExitCode.OK
 
 
@@ -221,10 +244,13 @@ def _check(args: argparse.Namespace) -> int:
     if args.only_changed:
         links = extract.changed_links(links, args.only_changed)
     targets = extract.group_links(links)
-    kept = [t for t in targets if extract.excluded_by(t.url, exclusions) is None]
+    skipped = extract.excluded([t.url for t in targets], exclusions)
+    kept = [t for t in targets if t.url not in skipped]
     uses = {t.url: t.uses for t in kept}
 
-    history = History.load(None if args.no_history else args.history)
+    history = History.load(None if args.no_history else args.history or DEFAULT_HISTORY, started)
+    for warning in history.warnings:
+        print(warning, file=sys.stderr)
     policy = Policy(confirm_runs=args.confirm_runs, confirm_hours=args.confirm_hours,
                     strict=args.strict, max_age=args.max_age)
     cached = {t.url: r for t in kept if (r := history.cached(t.url, started, policy)) is not None}
@@ -235,7 +261,6 @@ def _check(args: argparse.Namespace) -> int:
     results = results_with_uses([r for r in results if r is not None], uses)
     if not args.no_wayback and stop_signal is None:  # a stopped run should end now, not ask the archive
         results = _suggest_snapshots(results, history, args.wayback_url, args.timeout)
-    history.save()
 
     info = RunInfo(
         started=format_time(started), finished=format_time(utc_now()), elapsed=round(time.monotonic() - clock, 3),
@@ -245,10 +270,38 @@ def _check(args: argparse.Namespace) -> int:
         learnpath_version=__version__,
     )
     report = Report(info=info, results=results, cached=set(cached))
-    _emit(report, args)
+    # The report first: whatever cannot be written afterwards, the run's findings are shown.
+    problems = [_emit(report, args), _save_history(history, args)]
+    for problem in filter(None, problems):
+        print(f"check-links: {problem}", file=sys.stderr)
     if stop_signal is not None:
         return ExitCode.TERMINATED if stop_signal == signal.SIGTERM else ExitCode.INTERRUPTED
+    if any(problems):
+        return ExitCode.USAGE
     return ExitCode.FAILED if report.confirmed_broken else ExitCode.OK
+
+
+def _save_history(history: History, args: argparse.Namespace) -> str | None:
+    """Save the history; a sentence saying what could not be written and why, or None.
+
+    Only the default history's own directory is created when missing (and the
+    user is told); any other missing directory is the user's to create.
+    """
+    if history.path is None:
+        return None
+    directory = history.path.parent
+    if args.history is None and not directory.exists():
+        try:
+            directory.mkdir()
+        except OSError as exc:
+            return f"could not create {directory}/ for the link-check history: {exc.strerror or exc}"
+        print(f"check-links: created {directory}/ for the link-check history", file=sys.stderr)
+    try:
+        history.save()
+    except WriteFailed as exc:
+        return (f"could not save the history to {exc.path}: {exc.reason}. The report above is complete, "
+                "but this run is not remembered: its failures will not count toward confirming them.")
+    return None
 
 
 def _exclusions(args: argparse.Namespace) -> list[extract.Exclusion]:
@@ -268,7 +321,7 @@ def _exclusions(args: argparse.Namespace) -> list[extract.Exclusion]:
 
 def _fetch_options(args: argparse.Namespace):
     """Map the command's options onto the engine's."""
-    from learnpath.linkcheck.fetch import FetchOptions
+    from learnpath.linkcheck.options import FetchOptions
 
     try:
         return FetchOptions(
@@ -289,7 +342,7 @@ def _fetch(urls: list[str], args: argparse.Namespace, history: History,
     that stopped the run early, if any. The history is checkpointed every
     ``CHECKPOINT_SECONDS`` so a hard kill loses at most that much work.
     """
-    from learnpath.linkcheck.fetch import Checker
+    from learnpath.linkcheck.checker import Checker
 
     if not urls:
         return {}, None
@@ -303,8 +356,8 @@ def _fetch(urls: list[str], args: argparse.Namespace, history: History,
         with lock:
             recorded[result.url] = history.record(result, utc_now(), policy)
             if time.monotonic() - last_checkpoint[0] >= CHECKPOINT_SECONDS:
-                last_checkpoint[0] = time.monotonic()
-                history.save()
+                # A checkpoint that fails is not retried until the end, where the failure is reported.
+                last_checkpoint[0] = float("inf") if _save_history(history, args) else time.monotonic()
         if progress is not None:
             progress.advance(result)
 
@@ -318,6 +371,9 @@ def _fetch(urls: list[str], args: argparse.Namespace, history: History,
         for result in returned:  # anything the callback did not see (it should have seen all)
             if result.url not in recorded:
                 recorded[result.url] = history.record(result, utc_now(), policy)
+    if checker.stats.internal_errors:
+        print(f"check-links: {checker.stats.internal_errors} request(s) ended in an internal error, reported as "
+              "transient; this is a bug in learnpath: please report the explanations shown", file=sys.stderr)
     return recorded, stopped()
 
 
@@ -362,15 +418,7 @@ def _suggest_snapshots(results: list, history: History, base_url: str, timeout: 
     for url, answer in answers.items():
         snapshots[url] = answer.url if answer else None
         history.remember_snapshot(url, snapshots[url], now)
-    updated = []
-    for result in results:
-        snapshot = snapshots.get(result.url)
-        if snapshot:
-            note = f"Archived copy: {snapshot} (replace the link with it, or with the page's new address)."
-            suggestion = f"{result.suggestion} {note}" if result.suggestion else note
-            result = dataclasses.replace(result, suggestion=suggestion)
-        updated.append(result)
-    return updated
+    return [dataclasses.replace(r, snapshot=snapshots[r.url]) if snapshots.get(r.url) else r for r in results]
 
 
 def _github_blob_base() -> str | None:
@@ -379,16 +427,24 @@ def _github_blob_base() -> str | None:
     return f"{server}/{repo}/blob/{sha}/" if server and repo and sha else None
 
 
-def _emit(report: Report, args: argparse.Namespace) -> None:
-    """Write the report where asked; the summary goes to stderr unless the text report holds it."""
+def _emit(report: Report, args: argparse.Namespace) -> str | None:
+    """Write the report where asked, or to standard output if that fails (then say why).
+
+    The summary goes to stderr unless the text report on stdout holds it.
+    """
     if args.format is OutputFormat.markdown:
         text = format_markdown(report, link_base=_github_blob_base())
     else:
         text = FORMATTERS[args.format](report)
+    problem = None
     if args.output is not None:
-        atomic_write_text(args.output, text)
-    else:
+        try:
+            atomic_write_text(args.output, text)
+        except WriteFailed as exc:
+            problem = f"could not write the report to {exc.path}: {exc.reason}; it is printed above instead."
+    if args.output is None or problem:
         sys.stdout.write(text)
         sys.stdout.flush()
     if args.output is not None or args.format is not OutputFormat.text:
         print(summary(report), file=sys.stderr)
+    return problem

@@ -18,7 +18,9 @@ import re
 from dataclasses import dataclass
 from html.parser import HTMLParser
 from typing import Callable, Iterable, Mapping
-from urllib.parse import parse_qs, quote, unquote, urlsplit
+from urllib.parse import quote, unquote
+
+from learnpath.catalog.urls import youtube_video_id, youtube_watch_url
 
 DetectFn = Callable[[str, int, Mapping[str, str], str], "str | None"]
 
@@ -84,13 +86,13 @@ def title_says_not_found(url: str, status: int, headers: Mapping[str, str], body
 
 # --- YouTube -----------------------------------------------------------------
 
-YOUTUBE_HOSTS = frozenset(
-    {"youtube.com", "www.youtube.com", "m.youtube.com", "music.youtube.com", "youtu.be", "www.youtu.be"}
-)
 YOUTUBE_OEMBED = "https://www.youtube.com/oembed"
 
 _PLAYABILITY = re.compile(r'"playabilityStatus"\s*:\s*\{\s*"status"\s*:\s*"([A-Z_]+)"(.{0,600})', re.DOTALL)
 _REASON = re.compile(r'"reason"\s*:\s*(?:"((?:[^"\\]|\\.)*)"|\{\s*"simpleText"\s*:\s*"((?:[^"\\]|\\.)*)")')
+# What YouTube's own player pages define, wherever they are served from: a page that
+# has one of these and a player status is a video page, whatever its address.
+_PLAYER_MARKERS = ("ytInitialPlayerResponse", "ytplayer.config", "ytcfg.set(")
 # Shown on the page when the player's JSON is absent (older layouts, embeds).
 _GONE_PHRASES = (
     "This video isn't available anymore",
@@ -101,22 +103,10 @@ _GONE_PHRASES = (
 )
 
 
-def youtube_video_id(url: str, hosts: Iterable[str] = YOUTUBE_HOSTS) -> str | None:
-    """The video id of a watch, short, embed or youtu.be URL on one of ``hosts``; else None."""
-    parts = urlsplit(url)
-    host = (parts.hostname or "").lower()
-    if host not in hosts:
-        return None
-    path = parts.path
-    if host.endswith("youtu.be"):
-        vid = path.strip("/").split("/")[0]
-        return vid or None
-    if path.rstrip("/") == "/watch":
-        return (parse_qs(parts.query).get("v") or [None])[0]
-    for prefix in ("/shorts/", "/embed/", "/live/", "/v/"):
-        if path.startswith(prefix):
-            return path[len(prefix):].split("/")[0] or None
-    return None
+def plays_youtube(body_text: str) -> bool:
+    """Whether the page is a YouTube player page (by its content, not its address)."""
+    head = body_text[:2_000_000]
+    return any(marker in head for marker in _PLAYER_MARKERS) and '"playabilityStatus"' in head
 
 
 def youtube_page_gone(body_text: str) -> str | None:
@@ -146,23 +136,32 @@ def youtube_page_gone(body_text: str) -> str | None:
     return None
 
 
-def youtube_detector(hosts: Iterable[str] = YOUTUBE_HOSTS, oembed_base: str | None = YOUTUBE_OEMBED) -> Detector:
+def youtube_detector(hosts: Iterable[str] = (), oembed_base: str | None = YOUTUBE_OEMBED) -> Detector:
     """YouTube answers 200 for removed and private videos; ask the page and oEmbed.
 
-    ``hosts`` and ``oembed_base`` are parameters so tests can point both at a
-    loopback server.
+    Which URLs are videos is `learnpath.catalog.urls.youtube_video_id`'s to say
+    (every address form: watch, youtu.be, embed and youtube-nocookie.com,
+    shorts, live); ``hosts`` adds hosts to treat as YouTube, and
+    ``oembed_base`` moves the oEmbed endpoint (tests play both on loopback).
+    A page is also judged by what it says: a YouTube player page with a dead
+    status is caught at any address.
     """
-    host_set = frozenset(h.lower() for h in hosts)
+    extra = frozenset(h.lower() for h in hosts)
+
+    def video(url: str) -> str | None:
+        return youtube_video_id(url, extra_hosts=extra)
 
     def detect(url: str, status: int, headers: Mapping[str, str], body_text: str) -> str | None:
-        if youtube_video_id(url, host_set) is None:
+        if video(url) is None and not plays_youtube(body_text):
             return None
         return youtube_page_gone(body_text)
 
     def probe_url(url: str) -> str | None:
-        if oembed_base is None or youtube_video_id(url, host_set) is None:
+        vid = video(url)
+        if oembed_base is None or vid is None:
             return None
-        return f"{oembed_base}?url={quote(url, safe='')}&format=json"
+        # Asked about the video's canonical address, whichever form the catalog links.
+        return f"{oembed_base}?url={quote(youtube_watch_url(vid), safe='')}&format=json"
 
     def judge_probe(status: int, body_text: str) -> str | None:
         if status == 404:
@@ -174,14 +173,14 @@ def youtube_detector(hosts: Iterable[str] = YOUTUBE_HOSTS, oembed_base: str | No
     return Detector(
         name="youtube",
         detect=detect,
-        wants_body=lambda url: youtube_video_id(url, host_set) is not None,
+        wants_body=lambda url: video(url) is not None,
         probe_url=probe_url,
         judge_probe=judge_probe,
     )
 
 
 def default_detectors(youtube_oembed: str | None = YOUTUBE_OEMBED,
-                      youtube_hosts: Iterable[str] = YOUTUBE_HOSTS) -> tuple[Detector, ...]:
+                      youtube_hosts: Iterable[str] = ()) -> tuple[Detector, ...]:
     """The built-in detectors; ``youtube_oembed=None`` skips the oEmbed second opinion."""
     return (
         youtube_detector(hosts=youtube_hosts, oembed_base=youtube_oembed),

@@ -14,8 +14,10 @@ rules (and their tests) easy to read.
 from __future__ import annotations
 
 import html
+import json
 import re
 import subprocess
+import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,6 +25,7 @@ from pathlib import Path
 import yaml
 
 from learnpath.catalog.problems import Location
+from learnpath.markdown import prose_lines
 
 CATALOG_SUFFIXES = (".yaml", ".yml")
 MARKDOWN_SUFFIXES = (".md", ".markdown")
@@ -51,11 +54,20 @@ class Target:
 
 
 def group_links(links: Iterable[Link]) -> list[Target]:
-    """Merge links by URL, keeping first-seen order and each location once."""
+    """Merge links by URL, keeping first-seen order and each location once.
+
+    Linear in the number of links: a set per URL says whether a location is
+    new (a list scan made one URL used 20,000 times cost minutes).
+    """
     targets: dict[str, Target] = {}
+    seen: dict[str, set[Location]] = {}
     for link in links:
-        target = targets.setdefault(link.url, Target(link.url))
-        if link.location not in target.uses:
+        target = targets.get(link.url)
+        if target is None:
+            target = targets[link.url] = Target(link.url)
+            seen[link.url] = set()
+        if link.location not in seen[link.url]:
+            seen[link.url].add(link.location)
             target.uses.append(link.location)
     return list(targets.values())
 
@@ -64,24 +76,10 @@ def group_links(links: Iterable[Link]) -> list[Target]:
 # Markdown
 # --------------------------------------------------------------------------- #
 
-# Any indent: MkDocs pages fence code inside admonitions and list items, indented by four.
-_FENCE_OPEN = re.compile(r"^\s*(?P<fence>`{3,}|~{3,})(?P<info>.*)$")
-_CONTAINER = re.compile(
-    r"^ {0,3}(?:[-*+]|\d{1,9}[.)])(?:\s|$)"  # list item: its indented lines are content
-    r"|^ {0,3}(?:!!!|\?\?\?\+?|===)"  # admonitions and tabs (pymdown) indent their body
-    r"|^ {0,3}\[\^[^\]]+\]:"  # footnote definitions too
-)
-_INLINE_CODE = re.compile(r"(?<!`)(`+)(?!`)(.+?)(?<!`)\1(?!`)")
 _AUTOLINK = re.compile(r"<(https?://[^\s<>]+)>", re.IGNORECASE)
 _REFERENCE = re.compile(r"^ {0,3}\[[^\]]+\]:\s*<?(https?://[^\s>]+)>?", re.IGNORECASE)
 _HTML_ATTR = re.compile(r"""\b(?:href|src)\s*=\s*(?:"(https?://[^"]+)"|'(https?://[^']+)')""", re.IGNORECASE)
 _INLINE_START = re.compile(r"\]\(\s*(<)?(?=https?://)", re.IGNORECASE)
-_HTML_COMMENT = re.compile(r"<!--.*?-->")
-
-
-def _blank_spans(line: str, pattern: re.Pattern[str]) -> str:
-    """Replace matches with spaces so later columns stay where they were."""
-    return pattern.sub(lambda m: " " * len(m.group(0)), line)
 
 
 def _inline_destination(line: str, start: int, angled: bool) -> str:
@@ -128,63 +126,11 @@ def _urls_in_line(line: str) -> Iterator[tuple[str, int]]:
             yield url, column + 1
 
 
-def _prose_lines(text: str) -> Iterator[tuple[int, str]]:
-    """Yield (line number, text) for lines outside code, with inline code and comments blanked.
-
-    Fenced blocks end at a fence of the same character at least as long
-    (CommonMark's rule). An indented code block is a run of lines indented by
-    four or more after a blank line, unless they continue a list item,
-    admonition or tab, whose bodies MkDocs pages indent the same way.
-    """
-    fence: str | None = None
-    in_comment = False
-    previous_blank = True
-    in_container = False
-    in_indented_code = False
-    for number, raw in enumerate(text.splitlines(), start=1):
-        line = raw.expandtabs(4)
-        if fence is not None:
-            stripped = line.strip()
-            if stripped.startswith(fence[0] * len(fence)) and set(stripped) == {fence[0]}:
-                fence = None
-            continue
-        opened = _FENCE_OPEN.match(line)
-        if opened and not (opened.group("fence")[0] == "`" and "`" in opened.group("info")):
-            fence = opened.group("fence")
-            continue
-        blank = not line.strip()
-        indented = line.startswith("    ")
-        if not blank and not indented:
-            in_container = bool(_CONTAINER.match(line))
-            in_indented_code = False
-        elif indented and not blank and (in_indented_code or (previous_blank and not in_container)):
-            in_indented_code = True
-        previous_blank = blank
-        if in_indented_code and indented:
-            continue
-        line, in_comment = _strip_comments(line, in_comment)
-        yield number, _blank_spans(line, _INLINE_CODE)
-
-
-def _strip_comments(line: str, in_comment: bool) -> tuple[str, bool]:
-    """Blank HTML comments, which may span lines; return the line and whether one is still open."""
-    if in_comment:
-        end = line.find("-->")
-        if end == -1:
-            return " " * len(line), True
-        line = " " * (end + 3) + line[end + 3:]
-    line = _blank_spans(line, _HTML_COMMENT)
-    start = line.find("<!--")
-    if start != -1:
-        return line[:start] + " " * (len(line) - start), True
-    return line, False
-
-
 def links_in_markdown(text: str, path: str) -> list[Link]:
     """Every external http(s) link in a Markdown text, located as ``path:line:column``."""
     return [
         Link(url, Location(path, number, column))
-        for number, line in _prose_lines(text)
+        for number, line in prose_lines(text)
         for url, column in _urls_in_line(line)
     ]
 
@@ -397,5 +343,53 @@ def parse_exclude_file(path: Path) -> tuple[list[Exclusion], list[str]]:
     return exclusions, warnings
 
 
-def excluded_by(url: str, exclusions: Iterable[Exclusion]) -> Exclusion | None:
-    return next((e for e in exclusions if e.pattern.search(url)), None)
+# All the exclusion matching of a run must finish within this many seconds.
+EXCLUDE_BUDGET = 5.0
+
+# Run in a child process: Python's re backtracks and cannot be interrupted, so a
+# pattern such as (a+)+$ can take longer than the universe on a 40-character URL.
+# The child says which pattern it is on, so the one that ran over can be named.
+_MATCHER = """
+import json, re, sys
+data = json.load(sys.stdin)
+first = {}
+for j, pattern in enumerate(data["patterns"]):
+    print("P", j, flush=True)
+    search = re.compile(pattern).search
+    for i, url in enumerate(data["urls"]):
+        if i not in first and search(url):
+            first[i] = j
+print("R", json.dumps(first), flush=True)
+"""
+
+
+def excluded(urls: list[str], exclusions: list[Exclusion], budget: float = EXCLUDE_BUDGET) -> dict[str, Exclusion]:
+    """The URLs an exclusion matches, each with the first that does (in the order given).
+
+    Bounded: the matching runs in a child process killed after ``budget``
+    seconds, and a pattern that runs over is a SourceError naming it (where it
+    came from, what to change), so a catastrophic pattern cannot stall CI.
+    """
+    if not urls or not exclusions:
+        return {}
+    payload = json.dumps({"patterns": [e.pattern.pattern for e in exclusions], "urls": urls})
+    try:
+        proc = subprocess.run([sys.executable, "-I", "-S", "-c", _MATCHER], input=payload, capture_output=True,
+                              text=True, timeout=budget)
+    except subprocess.TimeoutExpired as exc:
+        output = exc.stdout.decode() if isinstance(exc.stdout, bytes) else exc.stdout or ""
+        started = [line.split()[1] for line in output.splitlines() if line.startswith("P ")]
+        if not started:
+            raise SourceError(f"matching the URLs against the exclusions did not even start within {budget:g} s; "
+                              "is the machine overloaded? Re-run it") from None
+        stuck = exclusions[int(started[-1])]
+        raise SourceError(
+            f"{stuck.origin}: the exclusion {stuck.pattern.pattern!r} did not finish matching the "
+            f"{len(urls)} URL(s) within {budget:g} s: it backtracks without end on some URL (nested "
+            "quantifiers such as (a+)+, or alternatives that overlap such as (a|ab)*); rewrite it "
+            "without them, e.g. [a-z0-9.-]* instead of ([a-z0-9-]+\\.)*"
+        ) from None
+    result = next((line[2:] for line in proc.stdout.splitlines() if line.startswith("R ")), None)
+    if proc.returncode != 0 or result is None:
+        raise SourceError(f"matching the exclusions failed: {proc.stderr.strip()[-500:] or proc.returncode}")
+    return {urls[int(i)]: exclusions[j] for i, j in json.loads(result).items()}

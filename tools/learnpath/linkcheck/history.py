@@ -32,14 +32,20 @@ from pathlib import Path
 from typing import Any
 
 from learnpath.linkcheck.atomic import atomic_write_text
+from learnpath.linkcheck.options import Bound
 from learnpath.linkcheck.verdicts import Result, Verdict
+from learnpath.safe_text import escape_control
 
 HISTORY_VERSION = 1
+# A result's facts that belong to one run or live in the entry itself, not in ``last``.
+_NOT_IN_LAST = frozenset({"uses", "cached_at", "failed_runs", "first_failure", "snapshot"})
 DEFAULT_HISTORY = Path(".linkcheck/history.json")
 # A URL nobody has checked for this long has left the catalog; forget it.
 FORGET_AFTER = dt.timedelta(days=90)
 # A Wayback answer changes slowly; ask again after this long.
 SNAPSHOT_MAX_AGE = dt.timedelta(days=7)
+# How far in the future a stored time may lie (clocks of CI machines differ) before it is damage.
+CLOCK_SKEW = dt.timedelta(hours=1)
 
 
 class HistoryError(Exception):
@@ -55,8 +61,19 @@ def format_time(moment: dt.datetime) -> str:
 
 
 def parse_time(text: str) -> dt.datetime:
+    """A time as the history writes it ("2026-11-22T03:00:00Z"); ValueError if it is not one."""
+    if not isinstance(text, str):
+        raise ValueError(f"not a time: {text!r}")
     moment = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
     return moment if moment.tzinfo else moment.replace(tzinfo=dt.timezone.utc)
+
+
+# The range of each Policy number; the CLI's flags use the same entries.
+POLICY_BOUNDS: dict[str, Bound] = {
+    "confirm_runs": Bound(1, 100, "runs", integer=True),
+    "confirm_hours": Bound(0, 24 * 366, "hours"),
+    "max_age": Bound(0, 366 * 86400),
+}
 
 
 @dataclass(frozen=True)
@@ -67,6 +84,12 @@ class Policy:
     confirm_hours: float = 12.0
     strict: bool = False
     max_age: float = 86400.0  # seconds
+
+    def __post_init__(self) -> None:
+        problems = [f"{name} {problem}" for name, bound in POLICY_BOUNDS.items()
+                    if (problem := bound.problem(getattr(self, name)))]
+        if problems:
+            raise ValueError("invalid history policy: " + "; ".join(problems))
 
     @property
     def gap(self) -> dt.timedelta:
@@ -96,12 +119,16 @@ class History:
 
     path: Path | None = None
     entries: dict[str, Entry] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)  # damaged entries dropped on loading
 
     # ------------------------------------------------------------------ files
 
     @classmethod
-    def load(cls, path: Path | None) -> History:
-        """Read the history; a missing file is an empty history, a damaged one an error."""
+    def load(cls, path: Path | None, now: dt.datetime | None = None) -> History:
+        """Read the history; a missing file is an empty history, a damaged one an error.
+
+        A damaged entry only is dropped, with a warning in ``warnings``.
+        """
         if path is None or not Path(path).exists():
             return cls(path=Path(path) if path else None)
         path = Path(path)
@@ -117,7 +144,8 @@ class History:
                 f"{path}:{exc.lineno}:{exc.colno}: the link-check history is not valid JSON ({exc.msg}); "
                 f"was a run interrupted by a full disk?\n    hint: {hint}"
             ) from None
-        return cls(path=path, entries=_entries_from(data, path, hint))
+        entries, warnings = _entries_from(data, path, hint, now or utc_now())
+        return cls(path=path, entries=entries, warnings=warnings)
 
     def save(self, now: dt.datetime | None = None) -> None:
         """Write atomically; forget URLs unchecked for ``FORGET_AFTER``."""
@@ -146,14 +174,12 @@ class History:
         if (now - checked).total_seconds() >= policy.max_age:
             return None
         result = Result.from_dict({**entry.last, "uses": []})
-        note = f"cached: checked {entry.last_checked}, within --max-age"
-        explanation = f"{result.explanation} ({note})" if result.explanation else note
-        return dataclasses.replace(result, explanation=explanation, confirmed=False)
+        return dataclasses.replace(result, cached_at=entry.last_checked, confirmed=False)
 
     def record(self, result: Result, now: dt.datetime, policy: Policy) -> Result:
         """Fold one fresh result into the history and return it with ``confirmed`` decided."""
         entry = self.entries.get(result.url)
-        last = {k: v for k, v in result.to_dict().items() if k != "uses"}
+        last = {k: v for k, v in result.to_dict().items() if k not in _NOT_IN_LAST}
         stamp = format_time(now)
         if entry is None:
             entry = self.entries[result.url] = Entry(last=last, last_checked=stamp)
@@ -168,14 +194,8 @@ class History:
             return dataclasses.replace(result, confirmed=False)
         self._count_failure(entry, now, policy.gap)
         confirmed = policy.strict or verdict is Verdict.invalid or entry.consecutive_failures >= policy.confirm_runs
-        explanation = result.explanation
-        if not confirmed:
-            explanation = (
-                f"{explanation} (unconfirmed: failed {entry.consecutive_failures} of the "
-                f"{policy.confirm_runs} runs, {policy.confirm_hours:g} h apart, needed to confirm; "
-                f"first failure {entry.first_failure})"
-            )
-        return dataclasses.replace(result, confirmed=confirmed, explanation=explanation)
+        return dataclasses.replace(result, confirmed=confirmed, failed_runs=entry.consecutive_failures,
+                                   first_failure=entry.first_failure)
 
     @staticmethod
     def _count_failure(entry: Entry, now: dt.datetime, gap: dt.timedelta) -> None:
@@ -202,8 +222,14 @@ class History:
             entry.snapshot, entry.snapshot_checked = snapshot, format_time(now)
 
 
-def _entries_from(data: Any, path: Path, hint: str) -> dict[str, Entry]:
-    """Validate the decoded JSON and build entries; every defect is a HistoryError."""
+def _entries_from(data: Any, path: Path, hint: str, now: dt.datetime) -> tuple[dict[str, Entry], list[str]]:
+    """Validate the decoded JSON and build entries.
+
+    A defect of the file as a whole is a HistoryError (exit 2: the user must
+    act). A damaged entry is dropped with a warning: the URL is checked afresh,
+    as if it were new, and the rest of the history still counts. Every field is
+    checked here, so nothing in a kept entry can fail later, after the run.
+    """
     if not isinstance(data, dict) or "version" not in data:
         raise HistoryError(f"{path}: this is not a link-check history (no \"version\" key).\n    hint: {hint}")
     if data["version"] != HISTORY_VERSION:
@@ -215,18 +241,51 @@ def _entries_from(data: Any, path: Path, hint: str) -> dict[str, Entry]:
     raw_entries = data.get("entries")
     if not isinstance(raw_entries, dict):
         raise HistoryError(f"{path}: \"entries\" must be an object of URL -> entry.\n    hint: {hint}")
-    names = {f.name for f in dataclasses.fields(Entry)}
     entries: dict[str, Entry] = {}
+    warnings: list[str] = []
     for url, raw in raw_entries.items():
         try:
-            if not isinstance(raw, dict) or not set(raw) <= names:
-                raise ValueError("unexpected keys")
-            entry = Entry(**raw)
-            Verdict(entry.last["verdict"])
-            parse_time(entry.last_checked)
-            if not isinstance(entry.consecutive_failures, int) or entry.consecutive_failures < 0:
-                raise ValueError("consecutive_failures must be a count")
-        except (TypeError, ValueError, KeyError) as exc:
-            raise HistoryError(f"{path}: the entry for {url} is damaged ({exc}).\n    hint: {hint}") from None
-        entries[url] = entry
-    return entries
+            entries[url] = _entry(url, raw, now)
+        except ValueError as exc:
+            warnings.append(f"{path}: warning: the entry for {escape_control(url)} is damaged "
+                            f"({escape_control(str(exc))}); it is forgotten and the URL checked afresh")
+    return entries, warnings
+
+
+_ENTRY_FIELDS = frozenset(f.name for f in dataclasses.fields(Entry))
+_OPTIONAL_TIMES = ("first_failure", "last_counted_failure", "snapshot_checked")
+
+
+def _entry(url: str, raw: Any, now: dt.datetime) -> Entry:
+    """One entry, every field checked; ValueError says what is wrong."""
+    if not isinstance(raw, dict):
+        raise ValueError(f"an entry must be an object, not {type(raw).__name__}")
+    unknown = set(raw) - _ENTRY_FIELDS
+    if unknown:
+        raise ValueError(f"unknown keys {sorted(unknown)}")
+    if "last" not in raw or "last_checked" not in raw:
+        raise ValueError("'last' and 'last_checked' are required")
+    last = Result.from_dict({**raw["last"], "uses": []} if isinstance(raw["last"], dict) else raw["last"])
+    if last.url != url:
+        raise ValueError(f"its result is for another URL ({last.url!r})")
+    _past_time(raw["last_checked"], "last_checked", now)
+    for name in _OPTIONAL_TIMES:
+        if raw.get(name) is not None:
+            _past_time(raw[name], name, now)
+    count = raw.get("consecutive_failures", 0)
+    if not isinstance(count, int) or isinstance(count, bool) or count < 0:
+        raise ValueError(f"'consecutive_failures' must be a count, not {count!r}")
+    if raw.get("snapshot") is not None and not isinstance(raw["snapshot"], str):
+        raise ValueError(f"'snapshot' must be a URL, not {raw['snapshot']!r}")
+    return Entry(**raw)
+
+
+def _past_time(value: Any, name: str, now: dt.datetime) -> None:
+    """A time the history wrote: ISO 8601 text, not in the future (beyond clock skew)."""
+    try:
+        moment = parse_time(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"'{name}' is not a time ({value!r})") from None
+    if moment - now > CLOCK_SKEW:
+        # A success "checked" in the future would stay cached until then, however long that is.
+        raise ValueError(f"'{name}' is in the future ({value})")

@@ -4,6 +4,16 @@ Formats (``OutputFormat``): ``text`` for people, ``json`` for machines (a
 stable, versioned schema that ``load_json`` reads back), ``markdown`` for the
 tracking issue, ``github`` for workflow annotations on a pull request. Each is
 a plain function ``Report -> str``; ``FORMATTERS`` maps a format to it.
+
+A `Result` carries facts (the fetch's explanation, the fragment's fate, when a
+cached success was checked, how far a failure is from confirmed, an archived
+copy); `why` and `fix` make the sentences people read, the same in every
+format. Everything from the network or the catalog (URLs, page titles, status
+lines, Location headers, paths) is escaped for where it goes: control
+characters always (`learnpath.safe_text.escape_control`: a status line cannot
+clear the terminal), Markdown syntax in the issue body (no mention, HTML,
+image or link from a page title), and the workflow-command syntax in GitHub
+annotations.
 """
 
 from __future__ import annotations
@@ -19,8 +29,11 @@ from dataclasses import asdict, dataclass, field
 from enum import Enum
 from typing import Any, TextIO
 
+from urllib.parse import quote, urldefrag
+
 from learnpath.catalog.problems import Location
-from learnpath.linkcheck.verdicts import Result, Verdict
+from learnpath.linkcheck.verdicts import FragmentStatus, Result, Verdict
+from learnpath.safe_text import escape_control, escape_markdown, escape_workflow_data, escape_workflow_property
 
 REPORT_VERSION = 1
 # GitHub refuses an issue body over 65,536 characters; leave room for the footer.
@@ -100,6 +113,45 @@ def _state(result: Result) -> str:
 
 
 # --------------------------------------------------------------------------- #
+# Sentences from facts
+# --------------------------------------------------------------------------- #
+
+
+def why(result: Result, info: RunInfo | None = None) -> str:
+    """What happened, in one line: the fetch's explanation and the facts the result carries.
+
+    ``info`` gives the confirmation rule (runs, hours) an unconfirmed failure is measured against.
+    """
+    text = result.explanation
+    fragment = urldefrag(result.url)[1]
+    if result.fragment_status is FragmentStatus.not_html:
+        text += f"; fragment {fragment!r} not checked: the resource is not HTML"
+    elif result.fragment_status is FragmentStatus.not_verified:
+        read = f"{result.bytes_read:,} bytes" if result.bytes_read else "part"
+        text += f"; fragment {fragment!r} not verified: not in the first {read} read"
+    notes = []
+    if result.cached_at:
+        notes.append(f"cached: checked {result.cached_at}, within --max-age")
+    if result.verdict.is_failure and not result.confirmed and result.failed_runs:
+        if info is not None:
+            notes.append(f"unconfirmed: failed {result.failed_runs} of the {info.confirm_runs} runs, "
+                         f"{info.confirm_hours:g} h apart, needed to confirm; first failure {result.first_failure}")
+        else:
+            notes.append(f"unconfirmed: failed {result.failed_runs} run(s) so far; first failure {result.first_failure}")
+    if notes:
+        text = f"{text} ({'; '.join(notes)})" if text else "; ".join(notes)
+    return text
+
+
+def fix(result: Result) -> str:
+    """What to do about it, with the archived copy when there is one."""
+    if not result.snapshot:
+        return result.suggestion
+    note = f"Archived copy: {result.snapshot} (replace the link with it, or with the page's new address)."
+    return f"{result.suggestion} {note}" if result.suggestion else note
+
+
+# --------------------------------------------------------------------------- #
 # Summary
 # --------------------------------------------------------------------------- #
 
@@ -139,15 +191,16 @@ def format_text(report: Report) -> str:
         for result in members:
             state = _state(result)
             status = f" [{result.status}]" if result.status else ""
-            lines.append(f"  {result.url}{status}{f' ({state})' if state else ''}")
+            lines.append(f"  {escape_control(result.url)}{status}{f' ({state})' if state else ''}")
             for use in result.uses:
-                lines.append(f"    at {_where(use)}")
+                lines.append(f"    at {escape_control(_where(use))}")
             if result.final_url and result.final_url != result.url:
-                lines.append(f"    now at: {result.final_url}")
-            if result.explanation:
-                lines.append(f"    why: {result.explanation}")
-            if result.suggestion:
-                lines.append(f"    fix: {result.suggestion}")
+                lines.append(f"    now at: {escape_control(result.final_url)}")
+            explanation, suggestion = why(result, report.info), fix(result)
+            if explanation:
+                lines.append(f"    why: {escape_control(explanation)}")
+            if suggestion:
+                lines.append(f"    fix: {escape_control(suggestion)}")
         lines.append("")
     lines.append(summary(report))
     return "\n".join(lines) + "\n"
@@ -209,18 +262,21 @@ def load_json(text: str) -> Report:
 
 
 def md_cell(text: str) -> str:
-    """Make text safe inside a GFM table cell: one line, pipes escaped."""
-    return " ".join(str(text).split()).replace("\\", "\\\\").replace("|", "\\|")
+    """Untrusted text as the literal content of a GFM table cell: one line, no live syntax
+    (no mention, reference, link, image or HTML; see `learnpath.safe_text.escape_markdown`)."""
+    return escape_markdown(" ".join(str(text).split()))
 
 
 def md_url(url: str) -> str:
-    """An autolink; a pipe in a URL is percent-encoded, which means the same to a server."""
-    return "<" + url.replace("|", "%7C").replace("<", "%3C").replace(">", "%3E").replace(" ", "%20") + ">"
+    """An autolink (its text is never Markdown); what would end it, split the cell or
+    drive a terminal is percent-encoded, which means the same to a server."""
+    safe = "".join(quote(c, safe="") if c in "|<> " or escape_control(c) != c else c for c in url)
+    return f"<{safe}>"
 
 
 def _md_where(location: Location, link_base: str | None) -> str:
     label = md_cell(_where(location))
-    return f"[{label}]({link_base}{location.path}#L{location.line})" if link_base else label
+    return f"[{label}]({link_base}{quote(location.path)}#L{location.line})" if link_base else label
 
 
 def format_markdown(report: Report, link_base: str | None = None) -> str:
@@ -232,7 +288,7 @@ def format_markdown(report: Report, link_base: str | None = None) -> str:
     info = report.info
     out = ["## Link check report", ""]
     out.append(
-        f"Run finished {info.finished}: {info.urls} distinct URL(s), {len(report.confirmed_broken)} "
+        f"Run finished {md_cell(info.finished)}: {info.urls} distinct URL(s), {len(report.confirmed_broken)} "
         f"confirmed broken. A failure is confirmed after {info.confirm_runs} failing run(s) at least "
         f"{info.confirm_hours:g} h apart" + (" (strict mode: on the first failure)." if info.strict else ".")
     )
@@ -242,14 +298,14 @@ def format_markdown(report: Report, link_base: str | None = None) -> str:
     counts = report.counts()
     if report.results:
         out += ["", "| Verdict | Count |", "| --- | ---: |"]
-        out += [f"| {v.icon} {md_cell(v.label)} | {counts[v]} |" for v in VERDICT_ORDER if counts[v]]
+        out += [f"| {v.icon} {v.label} | {counts[v]} |" for v in VERDICT_ORDER if counts[v]]
     body = "\n".join(out)
     sections = []
     for verdict, members in report.by_verdict():
-        rows = [f"\n### {verdict.icon} {md_cell(verdict.label)} ({len(members)})\n",
+        rows = [f"\n### {verdict.icon} {verdict.label} ({len(members)})\n",
                 "| Where | URL | Verdict | Suggestion |", "| --- | --- | --- | --- |"]
         for result in members:
-            rows.append(_md_row(result, link_base))
+            rows.append(_md_row(result, link_base, info))
         sections.append(rows)
     body += _fit(sections, MARKDOWN_BUDGET - len(body))
     if not report.results:
@@ -259,17 +315,18 @@ def format_markdown(report: Report, link_base: str | None = None) -> str:
     return body + "\n"
 
 
-def _md_row(result: Result, link_base: str | None) -> str:
+def _md_row(result: Result, link_base: str | None, info: RunInfo) -> str:
     where = "<br>".join(_md_where(u, link_base) for u in result.uses) or "&nbsp;"
     state = _state(result)
-    verdict = f"**{md_cell(result.verdict.label)}**"
+    verdict = f"**{result.verdict.label}**"
     if state:
         verdict += f" ({state})"
     if result.status:
         verdict += f" {result.status}"
-    if result.explanation:
-        verdict += f": {md_cell(result.explanation)}"
-    return f"| {where} | {md_url(result.url)} | {verdict} | {md_cell(result.suggestion or '')} |"
+    explanation = why(result, info)
+    if explanation:
+        verdict += f": {md_cell(explanation)}"
+    return f"| {where} | {md_url(result.url)} | {verdict} | {md_cell(fix(result))} |"
 
 
 def _fit(sections: list[list[str]], budget: int) -> str:
@@ -294,16 +351,6 @@ def _fit(sections: list[list[str]], budget: int) -> str:
 # --------------------------------------------------------------------------- #
 
 
-def escape_data(text: str) -> str:
-    """Escape a workflow command's message: %, CR and LF would end or corrupt it."""
-    return str(text).replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
-
-
-def escape_property(text: str) -> str:
-    """Escape a property value: additionally ':' and ',' delimit properties."""
-    return escape_data(text).replace(":", "%3A").replace(",", "%2C")
-
-
 def _level(result: Result) -> str | None:
     if result.verdict.is_failure:
         return "error" if result.confirmed else "warning"
@@ -324,17 +371,19 @@ def format_github(report: Report) -> str:
                 continue
             state = _state(result)
             title = f"Link {result.verdict.label}" + (f" ({state})" if state else "")
-            message = result.url + (f" [{result.status}]" if result.status else "")
-            if result.explanation:
-                message += f": {result.explanation}"
-            if result.suggestion:
-                message += f"\n{result.suggestion}"
+            message = escape_control(result.url) + (f" [{result.status}]" if result.status else "")
+            explanation, suggestion = why(result, report.info), fix(result)
+            if explanation:
+                message += f": {escape_control(explanation)}"
+            if suggestion:
+                message += f"\n{escape_control(suggestion)}"  # the one line break is ours
             for use in result.uses or [None]:
                 props = []
                 if use is not None:
-                    props += [f"file={escape_property(use.path)}", f"line={use.line}", f"col={use.column}"]
-                props.append(f"title={escape_property(title)}")
-                lines.append(f"::{level} {','.join(props)}::{escape_data(message)}")
+                    props += [f"file={escape_workflow_property(use.path)}", f"line={use.line}",
+                              f"col={use.column}"]
+                props.append(f"title={escape_workflow_property(title)}")
+                lines.append(f"::{level} {','.join(props)}::{escape_workflow_data(message)}")
     return "\n".join(lines) + ("\n" if lines else "")
 
 

@@ -31,6 +31,8 @@ from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 # How much of a body to read when nothing needs it but a quick look may tell,
 # and the most left unread that is still drained so the connection can be reused.
 SNIFF_BYTES = 65_536
+# The longest the watchdog sleeps before looking at its deadlines again.
+_WATCHDOG_NAP = 60.0
 
 
 class Tracker:
@@ -77,19 +79,31 @@ def _shutdown(conn) -> None:
         pass  # already closed: nothing left to interrupt
 
 
-thread_state = threading.local()  # this worker thread's tracker and vetted addresses
+thread_state = threading.local()  # this worker thread's tracker, and the target its connection is pinned to
+
+
+class PinRefused(OSError):
+    """A connection for a name other than the one vetted: refused, never looked up afresh."""
 
 
 class _PinnedConnectionMixin:
-    """Connect to the addresses the policy vetted, not to a fresh DNS answer."""
+    """Connect to the addresses the policy vetted, not to a fresh DNS answer.
+
+    With a pin set (``thread_state.pin``, a `netguard.Target` with addresses),
+    the connection must be for the pinned name; any other name is refused
+    rather than resolved, because its addresses were never vetted.
+    """
 
     def _new_conn(self):
-        pinned = getattr(thread_state, "pinned", None)
-        if not pinned or pinned[0] != self._dns_host.lower():
-            return super()._new_conn()
-        name, last_error = self._dns_host, None
+        pin = getattr(thread_state, "pin", None)
+        if pin is None:
+            return super()._new_conn()  # no address rule (allow_private): the system resolves
+        name = self._dns_host
+        if name.strip("[]").lower() != pin.host:
+            raise PinRefused(f"the connection is for {name!r} but the addresses vetted are for {pin.host!r}")
+        last_error = None
         try:
-            for address in pinned[1]:
+            for address in pin.addresses:
                 self._dns_host = address  # only the TCP connect uses this; TLS still verifies `host`
                 try:
                     return super()._new_conn()
@@ -181,7 +195,8 @@ class Watchdog:
                 due = []
                 while self._heap and (self._heap[0][0] <= now or not self._heap[0][2].active):
                     due.append(heapq.heappop(self._heap)[2])
-                wait = self._heap[0][0] - now if self._heap else None
+                # Capped: Condition.wait overflows on an infinite (or huge) timeout.
+                wait = min(self._heap[0][0] - now, _WATCHDOG_NAP) if self._heap else None
                 if not due:
                     self._cond.wait(timeout=wait)
                     continue
@@ -223,6 +238,7 @@ class ErrorKind(str, Enum):
     protocol = "protocol"  # broken: the other end does not speak HTTP
     reset = "reset"  # retried, then transient
     invalid = "invalid"  # invalid
+    unvetted = "unvetted"  # invalid: the connection would go to a name the policy did not vet
 
 
 def _chain(err: BaseException) -> list[BaseException]:
@@ -247,6 +263,9 @@ def classify_error(err: BaseException) -> tuple[ErrorKind, str]:
     chain = _chain(err)
     def has(*types: type) -> BaseException | None:
         return next((e for e in chain if isinstance(e, types)), None)
+    pin = has(PinRefused)
+    if pin is not None:
+        return ErrorKind.unvetted, str(pin)
     if has(requests.exceptions.InvalidURL, requests.exceptions.InvalidSchema, requests.exceptions.MissingSchema,
            urllib3.exceptions.LocationParseError):
         return ErrorKind.invalid, str(err)

@@ -118,12 +118,25 @@ _SUGGESTIONS = {
 }
 
 
+class FragmentStatus(str, Enum):
+    """What became of a URL's ``#fragment`` on a page that answered."""
+
+    found = "found"
+    missing = "missing"  # the verdict is then fragment_missing
+    not_html = "not_html"  # a PDF's #page=2 is not an element: not checked
+    not_verified = "not_verified"  # not in the part of the page read (the body cap was reached)
+
+
 @dataclass
 class Result:
-    """Everything known about one checked URL.
+    """Everything known about one checked URL, as facts; the report turns them into sentences.
 
-    ``confirmed`` is set by the history (a failure seen on enough runs) and
-    ``uses`` by the caller (where the URL appears); the checker leaves both alone.
+    The checker sets what the fetch found (``explanation`` says what happened
+    in one line; ``fragment_status`` and ``bytes_read`` what became of the
+    URL's fragment). The history adds ``confirmed`` with its progress
+    (``failed_runs`` consecutive failing runs since ``first_failure``) or
+    ``cached_at`` for a success it remembered; the Wayback lookup adds
+    ``snapshot``; the caller adds ``uses`` (where the URL appears).
     """
 
     url: str
@@ -138,10 +151,18 @@ class Result:
     uses: list[Location] = field(default_factory=list)
     # The hops followed, as (status, url) pairs, first request first; useful in JSON.
     redirects: list[tuple[int, str]] = field(default_factory=list)
+    fragment_status: FragmentStatus | None = None
+    bytes_read: int | None = None  # of the body, when the fragment was looked for and not verified
+    cached_at: str | None = None  # when the remembered success was checked (a cached result)
+    failed_runs: int = 0  # consecutive failing runs the history counted, this one included
+    first_failure: str | None = None  # when that streak began
+    snapshot: str | None = None  # the closest archived copy, for a confirmed failure
 
     def __post_init__(self) -> None:
         if not isinstance(self.verdict, Verdict):
             self.verdict = Verdict(self.verdict)
+        if self.fragment_status is not None and not isinstance(self.fragment_status, FragmentStatus):
+            self.fragment_status = FragmentStatus(self.fragment_status)
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict; `from_dict` reverses it exactly."""
@@ -157,26 +178,91 @@ class Result:
             "confirmed": self.confirmed,
             "uses": [{"path": u.path, "line": u.line, "column": u.column} for u in self.uses],
             "redirects": [[status, url] for status, url in self.redirects],
+            "fragment_status": self.fragment_status.value if self.fragment_status else None,
+            "bytes_read": self.bytes_read,
+            "cached_at": self.cached_at,
+            "failed_runs": self.failed_runs,
+            "first_failure": self.first_failure,
+            "snapshot": self.snapshot,
         }
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "Result":
-        """Rebuild a Result from `to_dict` output; unknown keys are ignored (newer files)."""
-        uses = d.get("uses") or []
-        if uses:
-            from learnpath.catalog.problems import Location
+    def from_dict(cls, d: Any) -> "Result":
+        """Rebuild a Result from `to_dict` output (or an older one without the newer keys).
 
-            uses = [Location(u["path"], int(u["line"]), int(u.get("column", 1))) for u in uses]
+        Unknown keys are ignored (a newer file); a known key of the wrong type
+        is a ValueError naming it, so a damaged file never becomes a result
+        that breaks later.
+        """
+        if not isinstance(d, dict):
+            raise ValueError(f"a result must be an object, not {type(d).__name__}")
+        uses = [_use(u) for u in _typed(d, "uses", list, [])]
+        redirects = []
+        for hop in _typed(d, "redirects", list, []):
+            if not (isinstance(hop, list) and len(hop) == 2 and _is_int(hop[0]) and isinstance(hop[1], str)):
+                raise ValueError(f"'redirects' must hold [status, url] pairs, not {hop!r}")
+            redirects.append((hop[0], hop[1]))
+        elapsed = _typed(d, "elapsed", (int, float), 0.0)
+        try:
+            verdict = Verdict(_typed(d, "verdict", str))
+            fragment = _typed(d, "fragment_status", str, None)
+            fragment_status = FragmentStatus(fragment) if fragment is not None else None
+        except ValueError as exc:
+            raise ValueError(str(exc)) from None
         return cls(
-            url=d["url"],
-            verdict=Verdict(d["verdict"]),
-            status=d.get("status"),
-            final_url=d.get("final_url"),
-            elapsed=float(d.get("elapsed", 0.0)),
-            attempts=int(d.get("attempts", 0)),
-            explanation=d.get("explanation", ""),
-            suggestion=d.get("suggestion", ""),
-            confirmed=bool(d.get("confirmed", False)),
+            url=_typed(d, "url", str),
+            verdict=verdict,
+            status=_int_or_none(d, "status"),
+            final_url=_typed(d, "final_url", str, None),
+            elapsed=float(elapsed),
+            attempts=_int(d, "attempts", 0),
+            explanation=_typed(d, "explanation", str, ""),
+            suggestion=_typed(d, "suggestion", str, ""),
+            confirmed=_typed(d, "confirmed", bool, False),
             uses=uses,
-            redirects=[(int(s), str(u)) for s, u in d.get("redirects", [])],
+            redirects=redirects,
+            fragment_status=fragment_status,
+            bytes_read=_int_or_none(d, "bytes_read"),
+            cached_at=_typed(d, "cached_at", str, None),
+            failed_runs=_int(d, "failed_runs", 0),
+            first_failure=_typed(d, "first_failure", str, None),
+            snapshot=_typed(d, "snapshot", str, None),
         )
+
+
+_MISSING = object()
+
+
+def _typed(d: dict[str, Any], key: str, kind: type | tuple[type, ...], default: Any = _MISSING) -> Any:
+    """``d[key]`` if it has type ``kind``; the default if absent or null (when there is one)."""
+    value = d.get(key)
+    if value is None:
+        if default is _MISSING:
+            raise ValueError(f"'{key}' is missing")
+        return default
+    if not isinstance(value, kind) or (kind is not bool and isinstance(value, bool)):
+        raise ValueError(f"'{key}' has the wrong type ({type(value).__name__}: {value!r})")
+    return value
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _int(d: dict[str, Any], key: str, default: int) -> int:
+    value = _typed(d, key, int, default)
+    if value < 0:
+        raise ValueError(f"'{key}' cannot be negative ({value})")
+    return value
+
+
+def _int_or_none(d: dict[str, Any], key: str) -> int | None:
+    return _typed(d, key, int, None)
+
+
+def _use(u: Any) -> Location:
+    from learnpath.catalog.problems import Location
+
+    if not isinstance(u, dict):
+        raise ValueError(f"a use must be an object, not {u!r}")
+    return Location(_typed(u, "path", str), _int(u, "line", 0), _int(u, "column", 1))

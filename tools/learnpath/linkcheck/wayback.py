@@ -37,11 +37,6 @@ class Snapshot:
     url: str
     timestamp: str  # YYYYMMDDhhmmss, as Wayback gives it
 
-    @property
-    def date(self) -> str:
-        t = self.timestamp
-        return f"{t[0:4]}-{t[4:6]}-{t[6:8]}" if len(t) >= 8 and t[:8].isdigit() else t
-
 
 def closest_snapshot(
     url: str,

@@ -40,13 +40,13 @@ from mkdocs.structure.files import File, Files
 from mkdocs.structure.pages import Page
 from mkdocs.utils import get_relative_url
 
+from learnpath.markdown import outside_fences
 from learnpath.site import render
 
 log = logging.getLogger("mkdocs.plugins.learnpath")
 
 CATALOG_FILE = "resources.yaml"
 MARKER = re.compile(r"^[ \t]*<!--[ \t]*learnpath:([A-Za-z0-9_-]*)(?:[ \t]+(\S+?))?[ \t]*-->[ \t]*$")
-_FENCE = re.compile(r"^[ \t]*(`{3,}|~{3,})")
 TOPIC_MARKER = "topic-resources"
 PATH_LIST_MARKER = "path-list"
 RUNNABLE_MARKER = "runnable"
@@ -285,16 +285,7 @@ class Marker:
 def find_markers(markdown: str) -> list[Marker]:
     """``<!-- learnpath:NAME -->`` lines, skipping fenced code (where docs may show a marker)."""
     markers = []
-    fence: str | None = None
-    for number, line in enumerate(markdown.splitlines(), start=1):
-        opened = _FENCE.match(line)
-        if fence is not None:
-            if opened and opened.group(1)[0] == fence[0] and len(opened.group(1)) >= len(fence):
-                fence = None
-            continue
-        if opened:
-            fence = opened.group(1)
-            continue
+    for number, line in outside_fences(markdown):
         match = MARKER.match(line)
         if match:
             markers.append(Marker(match.group(1), number, match.group(2)))
