@@ -13,8 +13,8 @@ sample from the model (top-p 0.9, temperature 0.8, seeded).
 
 Target: a held-out loss of at most 3.6 nats per token. Measured after the
 default 300 steps (614,400 training tokens): 3.354, 3.266 and 3.281 for seeds
-0, 1 and 2, in 29-41 s on two cores that other jobs were also using (about 22 s
-of CPU time each). For scale, on the same held-out tokens a bigram model
+0, 1 and 2, each run 22.5-24.8 s on two cores with little else running, 29-41 s
+while other jobs kept both cores busy (about 22 s of CPU time either way). For scale, on the same held-out tokens a bigram model
 (add-one smoothing) scores 3.95 and the token frequencies alone 5.25. The exit
 status is 1 if the held-out loss misses ``--target`` or the run took longer than
 ``--time-limit`` seconds (training stops 5 s before it, to leave time for the
