@@ -10,6 +10,10 @@ STAMP  := $(VENV)/.installed
 # PyTorch is only a test reference. The CPU wheel on disk keeps it small;
 # `pip install torch` from the index would pull gigabytes of CUDA.
 TORCH_WHEEL := $(firstword $(wildcard /opt/wheels/torch-*+cpu-*.whl))
+# rotary-embedding-torch is the test reference for runnable/rope.py. Installed
+# after torch with --no-deps: it asks for torch>=2.4, which pip would otherwise
+# satisfy from the index (a CUDA build) if no torch were there yet.
+ROPE_REFERENCE := rotary-embedding-torch==0.9.1 einops==0.8.2
 
 # Thread pools fighting over two cores make timings and CI erratic.
 export OPENBLAS_NUM_THREADS ?= 1
@@ -77,7 +81,7 @@ build: install
 test: install torch browser npm
 	$(BIN)/python -m pytest
 
-# Not part of `make test` (about 10 minutes): proves the numerical tests hold on
+# Not part of `make test` (about 15 minutes): proves the numerical tests hold on
 # any machine. See tests/matrix.py.
 test-matrix: install torch
 	$(BIN)/python tests/matrix.py
@@ -91,6 +95,7 @@ bench: install torch
 	$(BIN)/python bench/linkcheck.py
 	$(BIN)/python bench/numpy_vs_torch.py
 	$(BIN)/python bench/bpe.py
+	$(BIN)/python bench/generate.py
 
 torch: install
 	@if $(BIN)/python -c 'import torch' 2>/dev/null; then :; \
@@ -100,6 +105,10 @@ torch: install
 	else \
 		echo "*** No CPU torch wheel in /opt/wheels: the PyTorch parity tests will SKIP. ***"; \
 		echo "*** Install a CPU build of torch into $(VENV) to run them.                   ***"; \
+	fi
+	@if $(BIN)/python -c 'import torch' 2>/dev/null && ! $(BIN)/python -c 'import rotary_embedding_torch' 2>/dev/null; then \
+		echo "Installing $(ROPE_REFERENCE) (test reference for runnable/rope.py)"; \
+		$(BIN)/python -m pip install --quiet --no-deps $(ROPE_REFERENCE); \
 	fi
 
 browser:

@@ -7,7 +7,9 @@ count runs in its own subprocess, because OpenBLAS reads OPENBLAS_NUM_THREADS
 once at start-up (threadpoolctl is not a dependency); PyTorch gets the same
 count through torch.set_num_threads, and NumPy's attention gets it as
 ``workers`` (its heads shared among that many threads, as PyTorch's kernel
-shares them among its pool). Within a process each library is timed in
+shares them among its pool). NumPy runs the fast attention
+(``runnable.fast_attention``, selected with ``attention=fast(workers=N)``); the
+memory figures show the readable one beside it. Within a process each library is timed in
 its own block (all NumPy runs, then all PyTorch runs), never interleaved, so
 neither warms the caches or wakes the thread pool for the other.
 
@@ -22,7 +24,7 @@ OpenBLAS bugs; that pins a slower kernel. The workers drop both (only in their
 own environment) unless --keep-coretype, and report the kernel that runs. They
 also keep glibc from returning freed memory to the OS (see ``run_worker``),
 which otherwise costs both libraries page faults on every call, and stop idle
-OpenBLAS threads from busy-waiting (see ``BLAS_SPIN``) unless --keep-blas-spin.
+OpenBLAS threads from busy-waiting (see ``_shared.BLAS_SPIN``) unless --keep-blas-spin.
 """
 
 from __future__ import annotations
@@ -44,19 +46,16 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from runnable.attention import causal_mask, init_attention, multi_head_attention, scaled_dot_product_attention  # noqa: E402
+from _shared import load_note, thread_env  # noqa: E402
+
+from runnable import attention as readable  # noqa: E402
+from runnable.attention import causal_mask, init_attention  # noqa: E402
+from runnable.fast_attention import fast, multi_head_attention, scaled_dot_product_attention  # noqa: E402
 from runnable.transformer import TransformerConfig, encoder_layer, init_encoder_layer  # noqa: E402
 
 SHAPES = [(8, 128, 256, 8), (1, 512, 512, 8)]  # batch, seq, d_model, heads
 TARGETS = {1: 1.1, 2: 1.3}
 
-# OpenBLAS's idle threads busy-wait for 2**28 cycles (about 0.1 s) after each
-# call before they sleep, so after one threaded product the pool keeps a core
-# busy while the attention workers need both: measured at 2 threads, the
-# threaded heads were no faster than one thread until the wait was cut to
-# 2**16 cycles (about 20 us; values up to 2**20 did as well, 2**24 did not).
-# It only changes how long OpenBLAS waits for more work, not how it computes.
-BLAS_SPIN = {"OPENBLAS_THREAD_TIMEOUT": "16"}
 
 
 def openblas_kernel() -> str:
@@ -94,7 +93,9 @@ def numpy_block(shape, reps, min_time, threads):
     layer = init_encoder_layer(cfg, rng, np.float32)
     return {
         "mha": median_seconds(lambda: multi_head_attention(x, x, attn, h, workers=threads), reps, min_time),
-        "encoder_layer": median_seconds(lambda: encoder_layer(x, layer, h, workers=threads), reps, min_time),
+        "encoder_layer": median_seconds(
+            lambda: encoder_layer(x, layer, h, attention=fast(workers=threads)), reps, min_time
+        ),
     }
 
 
@@ -133,14 +134,10 @@ def worker(threads: int, reps: int, min_time: float, rounds: int) -> None:
 
 
 def run_worker(threads: int, args) -> dict:
-    env = dict(os.environ)
-    for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-        env[var] = str(threads)
+    env = thread_env(threads, spin=args.keep_blas_spin)
     if not args.keep_coretype:
         env.pop("OPENBLAS_CORETYPE", None)
         env.pop("OPENBLAS_L2_SIZE", None)
-    if not args.keep_blas_spin:
-        env.update(BLAS_SPIN)
     if not args.default_malloc:
         # glibc hands large freed blocks straight back to the OS, so every forward
         # pass page-faults its temporaries in again (~1,500 faults, ~5 ms of kernel
@@ -168,8 +165,9 @@ def attention_memory(t: int = 2048, d_model: int = 512, heads: int = 8) -> None:
     cases = [
         ("scaled_dot_product_attention, causal", lambda: scaled_dot_product_attention(q, k, v, mask)),
         ("scaled_dot_product_attention, causal, chunk 256", lambda: scaled_dot_product_attention(q, k, v, mask, chunk_size=256)),
-        ("multi_head_attention, causal", lambda: multi_head_attention(x, x, p, heads, mask)),
-        ("multi_head_attention, causal, 2 workers", lambda: multi_head_attention(x, x, p, heads, mask, workers=2)),
+        ("readable multi_head_attention, causal", lambda: readable.multi_head_attention(x, x, p, heads, mask)),
+        ("fast multi_head_attention, causal", lambda: multi_head_attention(x, x, p, heads, mask)),
+        ("fast multi_head_attention, causal, 2 workers", lambda: multi_head_attention(x, x, p, heads, mask, workers=2)),
     ]
     print(f"\nAttention peak memory at T={t}, {heads} heads, float32 (one [T, T] per head = {one_matrix_per_head / 2**20:.0f} MiB; target <= 1.5x)")
     for name, fn in cases:
@@ -225,12 +223,10 @@ def main() -> int:
         args.reps, args.min_time, args.rounds = 5, 0.2, 1
     print(f"OPENBLAS_CORETYPE in this shell: {os.environ.get('OPENBLAS_CORETYPE', '(unset)')}"
           f"{' (kept)' if args.keep_coretype else ' (dropped in the workers)'}")
-    load_before = os.getloadavg()
+    load_before = os.getloadavg()[0]
     results = [run_worker(n, args) for n in (1, 2)]
     report(results)
-    load_after = os.getloadavg()
-    print(f"load average (1 min) before {load_before[0]:.2f}, after {load_after[0]:.2f} on {os.cpu_count()} cores", end="")
-    print(": other processes were competing, treat the figures as rough" if max(load_before[0], load_after[0]) > 1.5 else "")
+    print(load_note(load_before, os.getloadavg()[0]))
     if not args.quick:
         attention_memory()
         if not args.skip_train:

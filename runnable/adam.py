@@ -9,7 +9,9 @@ For each parameter theta with gradient g at step t:
 
 The moments start at zero, so without the correction early steps would be far
 too small. Plus the learning-rate schedule of Vaswani et al. 2017, section 5.3,
-eq. 3: a linear warm-up followed by decay with the inverse square root of the step.
+eq. 3: a linear warm-up followed by decay with the inverse square root of the step,
+and gradient clipping by the global norm (Pascanu et al. 2013), which both
+training demos of recurrent and GPT models use.
 
 Parameters and gradients are trees of params dataclasses and lists (as built by
 ``transformer.init_transformer`` and returned by ``backward.transformer_backward``);
@@ -77,6 +79,22 @@ def adam_step(
         v *= beta2
         v += (1 - beta2) * (g * g)
         p -= step_size * m / (np.sqrt(v) + eps_hat)
+
+
+def clip_gradients(grads, max_norm: float) -> float:
+    """Scale all gradients down together if their global L2 norm exceeds ``max_norm``; returns the norm.
+
+    Pascanu, Mikolov & Bengio, "On the difficulty of training recurrent neural
+    networks" (ICML 2013), algorithm 1: through many steps the recurrence can
+    multiply a gradient into a huge one (an exploding gradient); clipping keeps
+    its direction but bounds the step.
+    """
+    arrays = leaves(grads)
+    norm = math.sqrt(sum(float(np.sum(g * g)) for g in arrays))
+    if norm > max_norm:
+        for g in arrays:
+            g *= max_norm / norm
+    return norm
 
 
 def warmup_lr(step: int, d_model: int, warmup_steps: int = 4000, scale: float = 1.0) -> float:

@@ -22,6 +22,7 @@ from typing import Callable
 
 import numpy as np
 
+from runnable._common import check_dtypes, check_float, check_tokens, log_softmax
 from runnable.attention import (
     AttentionParams,
     attention_weights,
@@ -31,17 +32,28 @@ from runnable.attention import (
     project_qkv,
     split_heads,
 )
-from runnable.layers import FeedForwardParams, LayerNormParams, linear, normalize
+from runnable.layers import (
+    GELU_TANH_COEFF,
+    Activation,
+    FeedForwardParams,
+    LayerNormParams,
+    activate,
+    linear,
+    normal_cdf,
+    normalize,
+)
+from runnable.rope import rotate, rotate_backward
 from runnable.transformer import (
     DecoderLayerParams,
     EncoderLayerParams,
     TransformerConfig,
     TransformerParams,
+    check_config,
     embed,
 )
 
 
-def _flat(x: np.ndarray) -> np.ndarray:
+def flat(x: np.ndarray) -> np.ndarray:
     """``[B, T, d] -> [B * T, d]``: weight gradients sum over every position."""
     return x.reshape(-1, x.shape[-1])
 
@@ -60,9 +72,12 @@ def softmax_backward(dy: np.ndarray, y: np.ndarray) -> np.ndarray:
     return y * (dy - np.sum(dy * y, axis=-1, keepdims=True))  # sum: [..., n] -> [..., 1]
 
 
-def attention_forward(q, k, v, mask=None):
-    """softmax(Q K^T / sqrt(d_k)) V (eq. 1), keeping the weights for the backward pass."""
-    weights = attention_weights(q, k, mask)  # [..., T_q, T_k]
+def attention_forward(q, k, v, mask=None, bias=None):
+    """softmax(Q K^T / sqrt(d_k) + bias) V (eq. 1), keeping the weights for the backward pass.
+
+    ``bias`` (e.g. ALiBi's) is a constant: it changes the weights, not the formula of the gradient.
+    """
+    weights = attention_weights(q, k, mask, bias)  # [..., T_q, T_k]
     return weights @ v, (q, k, v, weights)  # [..., T_q, T_k] @ [..., T_k, d_v] -> [..., T_q, d_v]
 
 
@@ -88,13 +103,21 @@ def attention_backward(d_out, cache):
 # ---------------------------------------------------------------------------
 
 
-def multi_head_attention_forward(x_q, x_kv, p: AttentionParams, n_heads: int, mask=None):
-    """Multi-head attention as ``attention.multi_head_attention``, with a cache."""
+def multi_head_attention_forward(x_q, x_kv, p: AttentionParams, n_heads: int, mask=None, *, rotary=None, bias=None):
+    """Multi-head attention as ``attention.multi_head_attention``, with a cache.
+
+    Two options for the GPT's positions: ``rotary=(cos, sin)`` rotates queries and
+    keys (RoPE, ``runnable.rope``; one table for both, so self-attention only),
+    and ``bias`` is added to the scores (ALiBi, ``runnable.alibi``).
+    """
+    check_dtypes(x_q=x_q, w_o=p.w_o, b_o=p.b_o)
     q, k, v = project_qkv(x_q, x_kv, p, n_heads)  # each [B, h, T, d_k]
-    heads, attn_cache = attention_forward(q, k, v, mask)  # [B, h, T_q, d_k]
+    if rotary is not None:
+        q, k = rotate(q, *rotary), rotate(k, *rotary)  # R_m q_m, R_n k_n (Su et al. 2021, eq. 14)
+    heads, attn_cache = attention_forward(q, k, v, mask, bias)  # [B, h, T_q, d_k]
     concat = merge_heads(heads)  # [B, h, T_q, d_k] -> [B, T_q, d]
     out = linear(concat, p.w_o, p.b_o)  # [B, T_q, d] -> [B, T_q, d]
-    return out, (x_q, x_kv, p, n_heads, concat, attn_cache)
+    return out, (x_q, x_kv, p, n_heads, concat, attn_cache, rotary)
 
 
 def multi_head_attention_backward(d_out, cache):
@@ -104,17 +127,19 @@ def multi_head_attention_backward(d_out, cache):
     dW = x^T d(projection) for the query columns (from x_q) and the key/value
     columns (from x_kv) of W_qkv.
     """
-    x_q, x_kv, p, n_heads, concat, attn_cache = cache
+    x_q, x_kv, p, n_heads, concat, attn_cache, rotary = cache
     d = x_q.shape[-1]
-    grad_w_o = _flat(concat).T @ _flat(d_out)  # [d, B*T] @ [B*T, d] -> [d, d]
-    grad_b_o = _flat(d_out).sum(axis=0)  # [B*T, d] -> [d]
+    grad_w_o = flat(concat).T @ flat(d_out)  # [d, B*T] @ [B*T, d] -> [d, d]
+    grad_b_o = flat(d_out).sum(axis=0)  # [B*T, d] -> [d]
     d_concat = d_out @ p.w_o.T  # [B, T_q, d] -> [B, T_q, d]
     d_q, d_k, d_v = attention_backward(split_heads(d_concat, n_heads), attn_cache)  # each [B, h, T, d_k]
+    if rotary is not None:
+        d_q, d_k = rotate_backward(d_q, *rotary), rotate_backward(d_k, *rotary)  # R^T: rotate back
     d_q = merge_heads(d_q)  # [B, h, T_q, d_k] -> [B, T_q, d]
     d_kv = np.concatenate([merge_heads(d_k), merge_heads(d_v)], axis=-1)  # -> [B, T_k, 2d]
     grads = AttentionParams(
-        w_qkv=np.concatenate([_flat(x_q).T @ _flat(d_q), _flat(x_kv).T @ _flat(d_kv)], axis=1),  # [d, 3d]
-        b_qkv=np.concatenate([_flat(d_q).sum(axis=0), _flat(d_kv).sum(axis=0)]),  # [3d]
+        w_qkv=np.concatenate([flat(x_q).T @ flat(d_q), flat(x_kv).T @ flat(d_kv)], axis=1),  # [d, 3d]
+        b_qkv=np.concatenate([flat(d_q).sum(axis=0), flat(d_kv).sum(axis=0)]),  # [3d]
         w_o=grad_w_o,
         b_o=grad_b_o,
     )
@@ -136,6 +161,7 @@ def self_attention_backward(d_out, cache):
 
 def layer_norm_forward(x, p: LayerNormParams, eps: float = 1e-5):
     """LN(x) = gain * x_hat + bias (Ba et al. 2016), keeping x_hat and 1/std."""
+    check_dtypes(x=x, gain=p.gain, bias=p.bias)
     x_hat, inv_std = normalize(x, eps)
     return x_hat * p.gain + p.bias, (x_hat, inv_std, p)
 
@@ -147,29 +173,48 @@ def layer_norm_backward(d_y, cache):
     variance, both of which depend on every feature of the position.
     """
     x_hat, inv_std, p = cache
-    grads = LayerNormParams(gain=_flat(d_y * x_hat).sum(axis=0), bias=_flat(d_y).sum(axis=0))  # [d]
+    grads = LayerNormParams(gain=flat(d_y * x_hat).sum(axis=0), bias=flat(d_y).sum(axis=0))  # [d]
     g = d_y * p.gain
     mean_g = g.mean(axis=-1, keepdims=True)  # [..., d] -> [..., 1]
     mean_gx = np.mean(g * x_hat, axis=-1, keepdims=True)  # [..., d] -> [..., 1]
     return inv_std * (g - mean_g - x_hat * mean_gx), grads
 
 
-def feed_forward_forward(x, p: FeedForwardParams):
-    """FFN(x) = max(0, x W_1 + b_1) W_2 + b_2 (eq. 2), keeping the hidden activation."""
-    hidden = np.maximum(linear(x, p.w1, p.b1), 0)  # [B, T, d] -> [B, T, d_ff]
-    return linear(hidden, p.w2, p.b2), (x, hidden, p)  # [B, T, d_ff] -> [B, T, d]
+def activation_backward(d_hidden: np.ndarray, pre: np.ndarray, activation: Activation) -> np.ndarray:
+    """dL/d(pre) for hidden = activation(pre) (``layers.activate``).
+
+    ReLU: 1 where pre > 0, else 0. GELU x Phi(x): Phi(x) + x phi(x), phi the
+    standard normal density. Tanh form 0.5 x (1 + tanh u), u = sqrt(2/pi)(x + c x^3):
+    0.5 (1 + tanh u) + 0.5 x (1 - tanh^2 u) sqrt(2/pi) (1 + 3 c x^2).
+    """
+    activation = Activation(activation)
+    if activation is Activation.RELU:
+        return np.where(pre > 0, d_hidden, 0)
+    if activation is Activation.GELU:
+        density = np.exp(-0.5 * pre * pre) / math.sqrt(2 * math.pi)  # phi(x)
+        return d_hidden * (normal_cdf(pre) + pre * density)
+    root = math.sqrt(2 / math.pi)
+    t = np.tanh(root * (pre + GELU_TANH_COEFF * pre * pre * pre))  # x * x * x: x**3 is a slow pow() call
+    return d_hidden * (0.5 * (1 + t) + 0.5 * pre * (1 - t * t) * root * (1 + 3 * GELU_TANH_COEFF * pre * pre))
+
+
+def feed_forward_forward(x, p: FeedForwardParams, activation: Activation = Activation.RELU):
+    """FFN(x) = act(x W_1 + b_1) W_2 + b_2 (eq. 2), keeping the hidden pre-activation and activation."""
+    check_dtypes(x=x, w1=p.w1, b1=p.b1, w2=p.w2, b2=p.b2)
+    pre = linear(x, p.w1, p.b1)  # [B, T, d] -> [B, T, d_ff]
+    hidden = activate(pre, activation)
+    return linear(hidden, p.w2, p.b2), (x, pre, hidden, p, activation)  # [B, T, d_ff] -> [B, T, d]
 
 
 def feed_forward_backward(d_out, cache):
-    """dW_2 = h^T dO; dh = dO W_2^T masked where ReLU was off; dW_1 = x^T dh; dx = dh W_1^T."""
-    x, hidden, p = cache
-    d_hidden = d_out @ p.w2.T  # [B, T, d] -> [B, T, d_ff]
-    d_hidden[hidden <= 0] = 0  # ReLU passes gradient only where it passed the signal
+    """dW_2 = h^T dO; dh = dO W_2^T times act'(pre); dW_1 = x^T dh; dx = dh W_1^T."""
+    x, pre, hidden, p, activation = cache
+    d_hidden = activation_backward(d_out @ p.w2.T, pre, activation)  # [B, T, d] -> [B, T, d_ff]
     grads = FeedForwardParams(
-        w1=_flat(x).T @ _flat(d_hidden),  # [d, d_ff]
-        b1=_flat(d_hidden).sum(axis=0),
-        w2=_flat(hidden).T @ _flat(d_out),  # [d_ff, d]
-        b2=_flat(d_out).sum(axis=0),
+        w1=flat(x).T @ flat(d_hidden),  # [d, d_ff]
+        b1=flat(d_hidden).sum(axis=0),
+        w2=flat(hidden).T @ flat(d_out),  # [d_ff, d]
+        b2=flat(d_out).sum(axis=0),
     )
     return d_hidden @ p.w1.T, grads  # [B, T, d_ff] -> [B, T, d]
 
@@ -263,39 +308,49 @@ def decoder_layer_backward(d_y, cache):
 # ---------------------------------------------------------------------------
 
 
-def embed_backward(d_x: np.ndarray, tokens: np.ndarray, vocab: int) -> np.ndarray:
-    """Gradient of the embedding table: each row collects sqrt(d_model) * d_x at its tokens.
+def embed_backward(d_x: np.ndarray, tokens: np.ndarray, vocab: int, scale: float | None = None) -> np.ndarray:
+    """Gradient of an embedding table: each row collects ``scale`` * d_x at its tokens.
 
-    The position encodings are constants and get no gradient.
+    ``scale`` is the factor the forward pass multiplied the rows by: sqrt(d_model)
+    in the Transformer (section 3.4, the default), 1 in GPT. The position
+    encodings are constants and get no gradient.
     """
     d = d_x.shape[-1]
+    scale = math.sqrt(d) if scale is None else scale
     grad = np.zeros((vocab, d), dtype=d_x.dtype)  # [V, d]
-    np.add.at(grad, tokens.reshape(-1), _flat(d_x) * math.sqrt(d))  # scatter-add [B*T, d] into [V, d]
+    np.add.at(grad, tokens.reshape(-1), flat(d_x) * scale)  # scatter-add [B*T, d] into [V, d]
     return grad
 
 
-def cross_entropy(logits: np.ndarray, targets: np.ndarray, ignore_index: int | None = None):
+def cross_entropy(logits: np.ndarray, targets: np.ndarray, ignore_index: int | None = -100):
     """Mean negative log-likelihood of ``targets`` and its gradient, softmax folded in.
 
     d loss / d logits = (softmax(logits) - one_hot(targets)) / N, the well-known
     simplification that avoids dividing by small probabilities. Positions whose
-    target is ``ignore_index`` (padding) count neither in the loss nor in N.
+    target is ``ignore_index`` (padding; -100 by default, as in
+    ``torch.nn.functional.cross_entropy``) count neither in the loss nor in N; if
+    every position is ignored the loss is 0 (PyTorch gives NaN). Every other
+    target must be a valid class id.
     """
-    shifted = logits - logits.max(axis=-1, keepdims=True)  # [B, T, V]; max: -> [B, T, 1]
-    log_z = np.log(np.exp(shifted).sum(axis=-1, keepdims=True))  # [B, T, 1]
-    log_probs = shifted - log_z  # log-softmax, [B, T, V]
+    logits = check_float("logits", logits)
+    targets = np.asarray(targets)
+    if targets.shape != logits.shape[:-1]:
+        raise ValueError(f"targets have shape {targets.shape} but logits {logits.shape}; expected {logits.shape[:-1]}")
     keep = np.ones(targets.shape, dtype=bool) if ignore_index is None else targets != ignore_index
+    safe = check_tokens("targets", np.where(keep, targets, 0), logits.shape[-1])[..., None]  # ignored: class 0, weight 0
     n = max(int(keep.sum()), 1)
-    picked = np.take_along_axis(log_probs, targets[..., None], axis=-1)[..., 0]  # [B, T, V] -> [B, T]
+    log_probs = log_softmax(logits)  # [B, T, V]
+    picked = np.take_along_axis(log_probs, safe, axis=-1)[..., 0]  # [B, T, V] -> [B, T]
     loss = -picked[keep].sum() / n
     d_logits = np.exp(log_probs)  # softmax, [B, T, V]
-    np.put_along_axis(d_logits, targets[..., None], np.take_along_axis(d_logits, targets[..., None], -1) - 1, -1)
+    np.put_along_axis(d_logits, safe, np.take_along_axis(d_logits, safe, -1) - 1, -1)
     d_logits *= (keep / n).astype(logits.dtype)[..., None]  # [B, T] -> [B, T, 1]
     return logits.dtype.type(loss), d_logits
 
 
 def transformer_forward(src, tgt, params: TransformerParams, cfg: TransformerConfig, src_is_pad=None):
     """``transformer.transformer`` (logits ``[B, T_t, V]``) with a cache for the backward pass."""
+    check_config(params, cfg)
     kwargs = {"norm_first": cfg.norm_first, "eps": cfg.eps}
     pad = None if src_is_pad is None else padding_mask(src_is_pad)  # [B, 1, 1, T_s]
     x = embed(src, params.src_embed)
@@ -322,8 +377,8 @@ def transformer_backward(d_logits, cache) -> TransformerParams:
     its gradient is the sum over decoder layers before it enters the encoder.
     """
     src, tgt, params, enc_caches, enc_norm_cache, dec_caches, dec_norm_cache, y = cache
-    grad_w_out = _flat(y).T @ _flat(d_logits)  # [d, B*T] @ [B*T, V] -> [d, V]
-    grad_b_out = _flat(d_logits).sum(axis=0)  # [V]
+    grad_w_out = flat(y).T @ flat(d_logits)  # [d, B*T] @ [B*T, V] -> [d, V]
+    grad_b_out = flat(d_logits).sum(axis=0)  # [V]
     d_y, g_dec_norm = layer_norm_backward(d_logits @ params.w_out.T, dec_norm_cache)  # [B, T, V] -> [B, T, d]
     d_memory = 0
     g_dec = []
@@ -349,13 +404,13 @@ def transformer_backward(d_logits, cache) -> TransformerParams:
 
 
 def loss_and_grads(
-    params: TransformerParams,
-    cfg: TransformerConfig,
     src,
     tgt_in,
     tgt_out,
+    params: TransformerParams,
+    cfg: TransformerConfig,
     src_is_pad=None,
-    ignore_index: int | None = None,
+    ignore_index: int | None = -100,
 ):
     """Teacher-forced cross-entropy of the model and the gradient of every weight."""
     logits, cache = transformer_forward(src, tgt_in, params, cfg, src_is_pad)

@@ -32,7 +32,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from runnable._common import sigmoid
+from runnable._common import lookup, sigmoid
 
 TOPICS: dict[str, tuple[str, ...]] = {
     "animals": ("cat", "dog", "horse", "cow", "sheep"),
@@ -120,22 +120,22 @@ def noise_distribution(sentences: np.ndarray, vocab_size: int, power: float = 0.
     return weights / weights.sum()
 
 
-def init_params(rng: np.random.Generator, vocab_size: int, dim: int, dtype=np.float64) -> SkipGramParams:
+def init_params(vocab_size: int, dim: int, rng: np.random.Generator, dtype=np.float64) -> SkipGramParams:
     """word2vec's initialisation: small random input vectors, zero output vectors."""
     input_vectors = rng.uniform(-0.5 / dim, 0.5 / dim, size=(vocab_size, dim)).astype(dtype)
     return SkipGramParams(input_vectors, np.zeros((vocab_size, dim), dtype=dtype))  # [V, D] each
 
 
 def sgns_loss_and_gradients(
-    params: SkipGramParams, centres: np.ndarray, contexts: np.ndarray, negatives: np.ndarray
+    centres: np.ndarray, contexts: np.ndarray, negatives: np.ndarray, params: SkipGramParams
 ) -> tuple[float, SkipGramParams]:
     """The mean of equation (4) over a batch of pairs, and its gradient for both tables.
 
     With s = u . v, d/ds[-log sigmoid(s)] = sigmoid(s) - 1 and d/ds[-log sigmoid(-s)] = sigmoid(s).
     """
-    v = params.input_vectors[centres]  # [N] -> [N, D]
-    u_pos = params.output_vectors[contexts]  # [N] -> [N, D]
-    u_neg = params.output_vectors[negatives]  # [N, K] -> [N, K, D]
+    v = lookup(params.input_vectors, centres, "centres")  # [N] -> [N, D]
+    u_pos = lookup(params.output_vectors, contexts, "contexts")  # [N] -> [N, D]
+    u_neg = lookup(params.output_vectors, negatives, "negatives")  # [N, K] -> [N, K, D]
     s_pos = np.einsum("nd,nd->n", u_pos, v)  # [N, D] x [N, D] -> [N]
     s_neg = np.einsum("nkd,nd->nk", u_neg, v)  # [N, K, D] x [N, D] -> [N, K]
     n = len(centres)
@@ -165,7 +165,7 @@ def train(
     """
     rng = np.random.default_rng(seed)
     vocab_size = len(corpus.vocab)
-    params = init_params(rng, vocab_size, config.dim, dtype)
+    params = init_params(vocab_size, config.dim, rng, dtype)
     noise = noise_distribution(corpus.sentences, vocab_size)  # [V]
     steps_per_epoch = None
     epoch_losses = []
@@ -180,7 +180,7 @@ def train(
             negatives = rng.choice(vocab_size, size=(len(batch), config.negatives), p=noise)  # [N, K]
             progress = (epoch * steps_per_epoch + step) / (config.epochs * steps_per_epoch)
             lr = config.learning_rate * max(1 - progress, 1e-4)
-            loss, grads = sgns_loss_and_gradients(params, centres[batch], contexts[batch], negatives)
+            loss, grads = sgns_loss_and_gradients(centres[batch], contexts[batch], negatives, params)
             params.input_vectors -= lr * grads.input_vectors
             params.output_vectors -= lr * grads.output_vectors
             losses.append(loss)

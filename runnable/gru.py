@@ -29,9 +29,9 @@ from runnable.rnn import CellParams, init_cell, initial_state, project_inputs, s
 GATES = 3  # r, z, n
 
 
-def init_gru(rng: np.random.Generator, input_size: int, hidden_size: int, dtype=np.float64) -> CellParams:
+def init_gru(input_size: int, hidden_size: int, rng: np.random.Generator, dtype=np.float64) -> CellParams:
     """Random GRU parameters, initialized as PyTorch does."""
-    return init_cell(rng, input_size, hidden_size, gates=GATES, dtype=dtype)
+    return init_cell(input_size, hidden_size, rng, gates=GATES, dtype=dtype)
 
 
 def gru_gates(

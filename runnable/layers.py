@@ -1,4 +1,4 @@
-"""Layer normalization and the position-wise feed-forward network.
+"""Layer normalization, the position-wise feed-forward network and its activations.
 
 The two sub-layers that sit around attention in every Transformer layer:
 
@@ -8,16 +8,22 @@ The two sub-layers that sit around attention in every Transformer layer:
   LayerNorm(x + Sublayer(x)) (section 3.1).
 * Position-wise feed-forward network, Vaswani et al. (2017), section 3.3, eq. 2:
   FFN(x) = max(0, x W_1 + b_1) W_2 + b_2, the same two-layer MLP at every position.
+* GELU, Hendrycks & Gimpel, "Gaussian Error Linear Units (GELUs)" (2016), section 2:
+  GELU(x) = x Phi(x), Phi the standard normal CDF, in place of the ReLU in GPT and
+  BERT; GPT-2 uses the paper's tanh approximation
+  0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))).
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from enum import Enum
 
 import numpy as np
 
-from runnable._common import check_float
+from runnable._common import check_dtypes, check_float
+
 
 def linear(x: np.ndarray, w: np.ndarray, b: np.ndarray) -> np.ndarray:
     """x W + b over the last axis: ``[..., d_in] -> [..., d_out]``, as picoGPT's ``linear``.
@@ -55,7 +61,7 @@ def normalize(x: np.ndarray, eps: float = 1e-5) -> tuple[np.ndarray, np.ndarray]
     The biased variance (divide by d, not d - 1) is the one the paper and
     ``nn.LayerNorm`` use. ``eps`` keeps a constant vector from dividing by zero.
     """
-    check_float("x", x)
+    x = check_float("x", x)
     mean = x.mean(axis=-1, keepdims=True)  # [..., d] -> [..., 1]
     centered = x - mean
     # Sum of squares without a temporary [..., d] array of squares.
@@ -67,10 +73,60 @@ def normalize(x: np.ndarray, eps: float = 1e-5) -> tuple[np.ndarray, np.ndarray]
 
 def layer_norm(x: np.ndarray, p: LayerNormParams, eps: float = 1e-5) -> np.ndarray:
     """LN(x) = gain * (x - mean) / sqrt(var + eps) + bias per position (Ba et al. 2016, eq. 4)."""
+    check_dtypes(x=x, gain=p.gain, bias=p.bias)
     x_hat, _ = normalize(x, eps)
     x_hat *= p.gain
     x_hat += p.bias
     return x_hat
+
+
+# ---------------------------------------------------------------------------
+# Activations: ReLU (Vaswani et al. 2017) and GELU (Hendrycks & Gimpel 2016)
+# ---------------------------------------------------------------------------
+
+
+class Activation(str, Enum):
+    """The non-linearity between the two layers of the feed-forward network."""
+
+    RELU = "relu"  # max(0, x): the 2017 Transformer (eq. 2)
+    GELU = "gelu"  # x Phi(x), exact: BERT; torch.nn.functional.gelu(x)
+    GELU_TANH = "gelu_tanh"  # the tanh approximation: GPT-2; F.gelu(x, approximate="tanh")
+
+
+# NumPy has no erf. math.erf is exact in float64 but works one number at a time,
+# so the exact GELU is slow on big arrays; the tanh form is the fast one.
+_erf = np.frompyfunc(math.erf, 1, 1)
+GELU_TANH_COEFF = 0.044715  # Hendrycks & Gimpel 2016, section 2
+
+
+def normal_cdf(x: np.ndarray) -> np.ndarray:
+    """Phi(x) = P(Z <= x) for a standard normal Z: 0.5 (1 + erf(x / sqrt(2))), dtype kept."""
+    return 0.5 * (1 + _erf(x / math.sqrt(2)).astype(x.dtype))
+
+
+def gelu(x: np.ndarray) -> np.ndarray:
+    """GELU(x) = x Phi(x) = 0.5 x (1 + erf(x / sqrt(2))), Hendrycks & Gimpel 2016, section 2.
+
+    The input weighted by how likely a standard normal variable is to be below
+    it: like ReLU for large |x|, but smooth, and slightly negative for small x < 0.
+    """
+    return x * normal_cdf(x)
+
+
+def gelu_tanh(x: np.ndarray) -> np.ndarray:
+    """0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))): the approximation of GELU that GPT-2 uses."""
+    # x * x * x rather than x**3: NumPy computes a power of 3 with a slow pow() per element.
+    return 0.5 * x * (1 + np.tanh(math.sqrt(2 / math.pi) * (x + GELU_TANH_COEFF * x * x * x)))
+
+
+def activate(x: np.ndarray, activation: Activation = Activation.RELU) -> np.ndarray:
+    """Apply the named activation element-wise (dtype kept)."""
+    activation = Activation(activation)
+    if activation is Activation.GELU:
+        return gelu(x)
+    if activation is Activation.GELU_TANH:
+        return gelu_tanh(x)
+    return np.maximum(x, 0)
 
 
 # ---------------------------------------------------------------------------
@@ -99,13 +155,11 @@ def init_feed_forward(d_model: int, d_ff: int, rng: np.random.Generator, dtype=n
     )
 
 
-def feed_forward(x: np.ndarray, p: FeedForwardParams) -> np.ndarray:
-    """FFN(x) = max(0, x W_1 + b_1) W_2 + b_2, Vaswani et al. 2017, eq. 2.
+def feed_forward(x: np.ndarray, p: FeedForwardParams, activation: Activation = Activation.RELU) -> np.ndarray:
+    """FFN(x) = max(0, x W_1 + b_1) W_2 + b_2, Vaswani et al. 2017, eq. 2 (or GELU for max(0, .)).
 
     Applied to each position separately and identically: a 1x1 convolution.
-    The hidden activation is updated in place to avoid a second [B, T, d_ff] array.
     """
-    check_float("x", x)
-    hidden = linear(x, p.w1, p.b1)  # [B, T, d_model] -> [B, T, d_ff]
-    np.maximum(hidden, 0, out=hidden)  # ReLU
+    check_dtypes(x=x, w1=p.w1, b1=p.b1, w2=p.w2, b2=p.b2)
+    hidden = activate(linear(x, p.w1, p.b1), activation)  # [B, T, d_model] -> [B, T, d_ff]
     return linear(hidden, p.w2, p.b2)  # [B, T, d_ff] -> [B, T, d_model]

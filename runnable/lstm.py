@@ -31,9 +31,9 @@ from runnable.rnn import CellParams, init_cell, initial_state, project_inputs, s
 GATES = 4  # i, f, g, o
 
 
-def init_lstm(rng: np.random.Generator, input_size: int, hidden_size: int, dtype=np.float64) -> CellParams:
+def init_lstm(input_size: int, hidden_size: int, rng: np.random.Generator, dtype=np.float64) -> CellParams:
     """Random LSTM parameters, initialized as PyTorch does."""
-    return init_cell(rng, input_size, hidden_size, gates=GATES, dtype=dtype)
+    return init_cell(input_size, hidden_size, rng, gates=GATES, dtype=dtype)
 
 
 def lstm_step(

@@ -30,7 +30,7 @@ from enum import Enum
 
 import numpy as np
 
-from runnable._common import check_float
+from runnable._common import check_dtypes, check_float
 
 State = np.ndarray | tuple[np.ndarray, ...]  # h for the RNN and GRU, (h, c) for the LSTM
 
@@ -54,16 +54,12 @@ class CellParams:
     def __post_init__(self) -> None:
         """Reject mismatched shapes and dtypes here, not deep inside a time loop."""
         rows, hidden = self.weight_hh.shape
-        dtype = check_float("weight_ih", self.weight_ih).dtype
         if rows % hidden or self.weight_ih.shape[0] != rows:
             raise ValueError(
                 f"weight_ih {self.weight_ih.shape} and weight_hh {self.weight_hh.shape} do not fit: "
                 "both need G*H rows (G gates) and weight_hh needs H columns"
             )
-        for name in ("weight_hh", "bias_ih", "bias_hh"):
-            value = check_float(name, getattr(self, name))
-            if value.dtype != dtype:
-                raise TypeError(f"{name} is {value.dtype} but weight_ih is {dtype}; give all four one dtype")
+        check_dtypes(weight_ih=self.weight_ih, weight_hh=self.weight_hh, bias_ih=self.bias_ih, bias_hh=self.bias_hh)
         if self.bias_ih.shape != (rows,) or self.bias_hh.shape != (rows,):
             raise ValueError(f"bias_ih and bias_hh must both have shape ({rows},)")
 
@@ -84,7 +80,7 @@ class CellParams:
 
 
 def init_cell(
-    rng: np.random.Generator, input_size: int, hidden_size: int, gates: int = 1, dtype=np.float64
+    input_size: int, hidden_size: int, rng: np.random.Generator, gates: int = 1, dtype=np.float64
 ) -> CellParams:
     """Random parameters, uniform in [-1/sqrt(H), 1/sqrt(H)] as PyTorch initializes them."""
     bound = 1 / math.sqrt(hidden_size)
@@ -102,11 +98,9 @@ def project_inputs(x: np.ndarray, params: CellParams) -> np.ndarray:
     The input half of each gate does not depend on the hidden state, so it need
     not wait inside the time loop: one large product is much faster than T small ones.
     """
-    x = check_float("x", x)
+    check_dtypes(x=x, weight_ih=params.weight_ih)
     if x.ndim != 3 or x.shape[-1] != params.input_size:
         raise ValueError(f"x has shape {x.shape}; expected [T, B, {params.input_size}] (or [B, T, ...] with batch_first)")
-    if x.dtype != params.dtype:
-        raise TypeError(f"x is {x.dtype} but the parameters are {params.dtype}; convert one to match the other")
     return x @ params.weight_ih.T + params.bias_ih  # [T, B, I] -> [T, B, G*H]
 
 

@@ -35,6 +35,7 @@ from enum import Enum
 
 import numpy as np
 
+from runnable._common import lookup
 from runnable.gru import GATES as GRU_GATES
 from runnable.gru import gru_cell, gru_layer
 from runnable.lstm import GATES as LSTM_GATES
@@ -80,11 +81,11 @@ class Seq2SeqParams:
 
 
 def init_seq2seq(
-    rng: np.random.Generator,
     src_vocab: int,
     tgt_vocab: int,
     embed_dim: int,
     hidden: int,
+    rng: np.random.Generator,
     cell: CellKind = CellKind.GRU,
     dtype=np.float64,
 ) -> Seq2SeqParams:
@@ -95,8 +96,8 @@ def init_seq2seq(
         cell=cell,
         src_embed=rng.normal(size=(src_vocab, embed_dim)).astype(dtype),
         tgt_embed=rng.normal(size=(tgt_vocab, embed_dim)).astype(dtype),
-        encoder=init_cell(rng, embed_dim, hidden, _GATES[cell], dtype),
-        decoder=init_cell(rng, embed_dim, hidden, _GATES[cell], dtype),
+        encoder=init_cell(embed_dim, hidden, rng, _GATES[cell], dtype),
+        decoder=init_cell(embed_dim, hidden, rng, _GATES[cell], dtype),
         w_out=rng.uniform(-bound, bound, size=(hidden, tgt_vocab)).astype(dtype),
         b_out=rng.uniform(-bound, bound, size=tgt_vocab).astype(dtype),
     )
@@ -122,13 +123,13 @@ def _lengths(src: np.ndarray, src_is_pad: np.ndarray | None) -> np.ndarray | Non
     return lengths
 
 
-def encode(params: Seq2SeqParams, src: np.ndarray, src_is_pad: np.ndarray | None = None) -> tuple[np.ndarray, State]:
+def encode(src: np.ndarray, params: Seq2SeqParams, src_is_pad: np.ndarray | None = None) -> tuple[np.ndarray, State]:
     """Read the source: ids [B, S] -> (outputs [B, S, H], final state v).
 
     With ``src_is_pad``, each row's final state is taken at its own last token,
     so padding never reaches the decoder; padded outputs are zero.
     """
-    x = params.src_embed[src]  # [B, S] -> [B, S, E]
+    x = lookup(params.src_embed, src, "src")  # [B, S] -> [B, S, E]
     layer = _LAYERS[params.cell]
     return layer(x, params.encoder, None, batch_first=True, lengths=_lengths(src, src_is_pad))
 
@@ -138,39 +139,39 @@ def project(h: np.ndarray, params: Seq2SeqParams) -> np.ndarray:
     return h @ params.w_out + params.b_out  # [..., H] -> [..., V]
 
 
-def decoder_states(params: Seq2SeqParams, state: State, tgt_in: np.ndarray) -> np.ndarray:
+def decoder_states(tgt_in: np.ndarray, state: State, params: Seq2SeqParams) -> np.ndarray:
     """The decoder RNN over the true previous tokens: ids [B, T] -> hidden states [B, T, H].
 
     ``tgt_in`` is the target shifted right (BOS first); ``state`` is the
     encoder's final state v. Training uses this: all T steps in one layer pass.
     """
-    y = params.tgt_embed[tgt_in]  # [B, T] -> [B, T, E]
+    y = lookup(params.tgt_embed, tgt_in, "tgt_in")  # [B, T] -> [B, T, E]
     outputs, _ = _LAYERS[params.cell](y, params.decoder, state, batch_first=True)  # [B, T, E] -> [B, T, H]
     return outputs
 
 
-def decode_teacher_forced(params: Seq2SeqParams, state: State, tgt_in: np.ndarray) -> np.ndarray:
+def decode_teacher_forced(tgt_in: np.ndarray, state: State, params: Seq2SeqParams) -> np.ndarray:
     """Logits at every target position given the true previous tokens: ids [B, T] -> [B, T, V]."""
-    return project(decoder_states(params, state, tgt_in), params)  # [B, T, H] -> [B, T, V]
+    return project(decoder_states(tgt_in, state, params), params)  # [B, T, H] -> [B, T, V]
 
 
 def seq2seq_logits(
-    params: Seq2SeqParams, src: np.ndarray, tgt_in: np.ndarray, src_is_pad: np.ndarray | None = None
+    src: np.ndarray, tgt_in: np.ndarray, params: Seq2SeqParams, src_is_pad: np.ndarray | None = None
 ) -> np.ndarray:
     """Encoder then teacher-forced decoder: src [B, S], tgt_in [B, T] -> logits [B, T, V]."""
-    _, state = encode(params, src, src_is_pad)
-    return decode_teacher_forced(params, state, tgt_in)
+    _, state = encode(src, params, src_is_pad)
+    return decode_teacher_forced(tgt_in, state, params)
 
 
-def advance(params: Seq2SeqParams, token: np.ndarray, state: State) -> State:
+def advance(token: np.ndarray, state: State, params: Seq2SeqParams) -> State:
     """Feed the previous token ids [B] to the decoder cell: one step of the recurrence."""
-    y = params.tgt_embed[token]  # [B] -> [B, E]
+    y = lookup(params.tgt_embed, token, "token")  # [B] -> [B, E]
     return _CELLS[params.cell](y, state, params.decoder)
 
 
-def decoder_step(params: Seq2SeqParams, token: np.ndarray, state: State) -> tuple[np.ndarray, State]:
+def decoder_step(token: np.ndarray, state: State, params: Seq2SeqParams) -> tuple[np.ndarray, State]:
     """One decoding step: previous token ids [B] -> (logits [B, V], new state)."""
-    state = advance(params, token, state)
+    state = advance(token, state, params)
     return project(hidden_of(state), params), state  # [B, H] -> [B, V]
 
 
@@ -205,8 +206,8 @@ def greedy_loop(
 
 
 def greedy_decode(
-    params: Seq2SeqParams,
     src: np.ndarray,
+    params: Seq2SeqParams,
     *,
     bos: int,
     eos: int,
@@ -220,9 +221,9 @@ def greedy_decode(
     Greedy is not the most probable sequence (Sutskever et al. used a small beam
     search), but it is deterministic and a common baseline.
     """
-    _, state = encode(params, src, src_is_pad)
+    _, state = encode(src, params, src_is_pad)
 
     def step(token: np.ndarray, state: State) -> tuple[np.ndarray, State]:
-        return decoder_step(params, token, state)
+        return decoder_step(token, state, params)
 
     return greedy_loop(step, state, src.shape[0], bos=bos, eos=eos, max_len=max_len, pad=pad)

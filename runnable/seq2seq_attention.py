@@ -47,7 +47,7 @@ from enum import Enum
 
 import numpy as np
 
-from runnable._common import softmax
+from runnable._common import check_dtypes, check_mask, softmax
 from runnable.rnn import State
 from runnable.seq2seq import (
     CellKind,
@@ -136,10 +136,8 @@ def attention_weights(scores: np.ndarray, src_is_pad: np.ndarray | None = None) 
     """Equation (L7): softmax over source positions, padding excluded: [B, T, S] -> [B, T, S]."""
     if src_is_pad is not None:
         # -inf before the softmax gives padding exactly zero weight.
-        scores = np.where(np.asarray(src_is_pad, dtype=bool)[:, None, :], -np.inf, scores)  # [B, 1, S] broadcast
-    else:
-        scores = scores.copy()  # the softmax below works in place
-    return softmax(scores, axis=-1, out=scores)
+        scores = np.where(check_mask(src_is_pad, "src_is_pad")[:, None, :], -np.inf, scores)  # [B, 1, S] broadcast
+    return softmax(scores, axis=-1)
 
 
 def context(weights: np.ndarray, values: np.ndarray) -> np.ndarray:
@@ -164,6 +162,7 @@ def prepare_memory(encoder_outputs: np.ndarray, p: AttentionParams, src_is_pad: 
 
 def attend(query: np.ndarray, memory: Memory, p: AttentionParams) -> tuple[np.ndarray, np.ndarray]:
     """Score, softmax, average: query [B, T, H_q] -> (context [B, T, H_k], weights [B, T, S])."""
+    check_dtypes(query=query, memory=memory.values)
     if p.score is Score.ADDITIVE:
         scores = additive_scores(query, memory.keys, p.additive)
     elif p.score is Score.GENERAL:
@@ -189,18 +188,18 @@ class AttentionSeq2SeqParams:
 
 
 def init_attention_seq2seq(
-    rng: np.random.Generator,
     src_vocab: int,
     tgt_vocab: int,
     embed_dim: int,
     hidden: int,
+    rng: np.random.Generator,
     score: Score = Score.ADDITIVE,
     cell: CellKind = CellKind.GRU,
     attention_dim: int | None = None,
     dtype=np.float64,
 ) -> AttentionSeq2SeqParams:
     """Random parameters; encoder and decoder share the hidden size H, so H_q = H_k = H."""
-    base = init_seq2seq(rng, src_vocab, tgt_vocab, embed_dim, hidden, cell, dtype)
+    base = init_seq2seq(src_vocab, tgt_vocab, embed_dim, hidden, rng, cell, dtype)
     a = attention_dim or hidden
 
     def uniform(fan_in: int, *shape: int) -> np.ndarray:
@@ -229,35 +228,35 @@ def attentional_output(
 
 
 def encode_for_attention(
-    params: AttentionSeq2SeqParams, src: np.ndarray, src_is_pad: np.ndarray | None = None
+    src: np.ndarray, params: AttentionSeq2SeqParams, src_is_pad: np.ndarray | None = None
 ) -> tuple[Memory, State]:
     """Run the encoder; keep all its outputs as memory and its final state for the decoder."""
-    outputs, state = encode(params.base, src, src_is_pad)  # [B, S] -> [B, S, H], state
+    outputs, state = encode(src, params.base, src_is_pad)  # [B, S] -> [B, S, H], state
     return prepare_memory(outputs, params.attention, src_is_pad), state
 
 
 def attention_seq2seq_logits(
-    params: AttentionSeq2SeqParams, src: np.ndarray, tgt_in: np.ndarray, src_is_pad: np.ndarray | None = None
+    src: np.ndarray, tgt_in: np.ndarray, params: AttentionSeq2SeqParams, src_is_pad: np.ndarray | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
     """Teacher forcing: src [B, S], tgt_in [B, T] -> (logits [B, T, V], weights [B, T, S])."""
-    memory, state = encode_for_attention(params, src, src_is_pad)
-    h = decoder_states(params.base, state, tgt_in)  # [B, T] -> [B, T, H]
+    memory, state = encode_for_attention(src, params, src_is_pad)
+    h = decoder_states(tgt_in, state, params.base)  # [B, T] -> [B, T, H]
     return attentional_output(h, memory, params)
 
 
 def attention_decoder_step(
-    params: AttentionSeq2SeqParams, token: np.ndarray, state: State, memory: Memory
+    token: np.ndarray, state: State, memory: Memory, params: AttentionSeq2SeqParams
 ) -> tuple[np.ndarray, State, np.ndarray]:
     """One step: previous ids [B] -> (logits [B, V], new state, weights [B, S])."""
-    state = advance(params.base, token, state)
+    state = advance(token, state, params.base)
     h = hidden_of(state)[:, None, :]  # [B, H] -> [B, 1, H], a single query
     logits, weights = attentional_output(h, memory, params)  # [B, 1, V], [B, 1, S]
     return logits[:, 0], state, weights[:, 0]  # -> [B, V], [B, S]
 
 
 def greedy_decode_attention(
-    params: AttentionSeq2SeqParams,
     src: np.ndarray,
+    params: AttentionSeq2SeqParams,
     *,
     bos: int,
     eos: int,
@@ -271,11 +270,11 @@ def greedy_decode_attention(
     show which source position each output token looked at (the alignment of
     Bahdanau et al., figure 3). Rows past their ``eos`` hold ``pad`` and zero weights.
     """
-    memory, state = encode_for_attention(params, src, src_is_pad)
+    memory, state = encode_for_attention(src, params, src_is_pad)
     all_weights = []
 
     def step(token: np.ndarray, state: State) -> tuple[np.ndarray, State]:
-        logits, state, weights = attention_decoder_step(params, token, state, memory)
+        logits, state, weights = attention_decoder_step(token, state, memory, params)
         all_weights.append(weights)
         return logits, state
 

@@ -27,14 +27,14 @@ in ``tests/runnable/test_seq2seq_train.py``.
 from __future__ import annotations
 
 import argparse
-import math
 import time
 from dataclasses import dataclass, replace
 
 import numpy as np
 
-from runnable.adam import adam_step, init_adam, leaves
-from runnable.backward import cross_entropy, softmax_backward
+from runnable._common import lookup
+from runnable.adam import adam_step, clip_gradients, init_adam
+from runnable.backward import cross_entropy, flat, softmax_backward
 from runnable.gru import GATES, gru_gates
 from runnable.rnn import CellParams, initial_state, project_inputs
 from runnable.seq2seq import CellKind
@@ -47,11 +47,6 @@ from runnable.seq2seq_attention import (
     greedy_decode_attention,
     init_attention_seq2seq,
 )
-
-def _flat(x: np.ndarray) -> np.ndarray:
-    """Merge all leading axes, so that a weight gradient is one matrix product (einsum is far slower)."""
-    return x.reshape(-1, x.shape[-1])  # [..., n] -> [prod(...), n]
-
 
 # ---------------------------------------------------------------------------
 # The GRU layer, forward with a cache and backward through time
@@ -99,7 +94,7 @@ def gru_layer_backward(d_outputs: np.ndarray, d_h_last: np.ndarray, cache):
         d_bias_hh += d_h_proj.sum(axis=0)  # [B, 3H] -> [3H]
         dh = dh * z + d_h_proj @ params.weight_hh  # [B, 3H] x [3H, H] -> [B, H]
     grads = CellParams(
-        weight_ih=_flat(d_x_proj).T @ _flat(x),  # [3H, T*B] x [T*B, I] -> [3H, I]
+        weight_ih=flat(d_x_proj).T @ flat(x),  # [3H, T*B] x [T*B, I] -> [3H, I]
         weight_hh=d_weight_hh,
         bias_ih=d_x_proj.sum(axis=(0, 1)),  # [T, B, 3H] -> [3H]
         bias_hh=d_bias_hh,
@@ -127,15 +122,15 @@ def scores_backward(d_scores: np.ndarray, cache):
     query, keys, p, saved = cache
     if p.score is Score.ADDITIVE:
         a, hidden = p.additive, saved
-        d_v = d_scores.reshape(-1) @ _flat(hidden)  # [B*T*S] x [B*T*S, A] -> [A]
+        d_v = d_scores.reshape(-1) @ flat(hidden)  # [B*T*S] x [B*T*S, A] -> [A]
         d_pre = d_scores[..., None] * a.v * (1 - hidden * hidden)  # [B, T, S, 1] * [A] -> [B, T, S, A]
         d_query_proj = d_pre.sum(axis=2)  # [B, T, S, A] -> [B, T, A]
         d_keys_proj = d_pre.sum(axis=1)  # [B, T, S, A] -> [B, S, A]
         grads = AttentionParams(
             p.score,
             additive=AdditiveParams(
-                w_query=_flat(query).T @ _flat(d_query_proj),  # [H_q, B*T] x [B*T, A] -> [H_q, A]
-                w_key=_flat(keys).T @ _flat(d_keys_proj),  # [H_k, B*S] x [B*S, A] -> [H_k, A]
+                w_query=flat(query).T @ flat(d_query_proj),  # [H_q, B*T] x [B*T, A] -> [H_q, A]
+                w_key=flat(keys).T @ flat(d_keys_proj),  # [H_k, B*S] x [B*S, A] -> [H_k, A]
                 v=d_v,
             ),
         )
@@ -145,7 +140,7 @@ def scores_backward(d_scores: np.ndarray, cache):
     d_keys = d_scores.transpose(0, 2, 1) @ projected  # [B, S, T] x [B, T, H_k] -> [B, S, H_k]
     if p.score is Score.DOT:
         return d_projected, d_keys, AttentionParams(Score.DOT)
-    d_w_general = _flat(query).T @ _flat(d_projected)  # [H_q, B*T] x [B*T, H_k] -> [H_q, H_k]
+    d_w_general = flat(query).T @ flat(d_projected)  # [H_q, B*T] x [B*T, H_k] -> [H_q, H_k]
     return d_projected @ p.w_general.T, d_keys, AttentionParams(Score.GENERAL, w_general=d_w_general)
 
 
@@ -163,10 +158,10 @@ def attentional_output_forward(h: np.ndarray, encoder_outputs: np.ndarray, param
 def attentional_output_backward(d_logits: np.ndarray, cache):
     """(d logits [B, T, V]) -> (d h [B, T, H], d h_s [B, S, H], d attention params, d W_c, d w_out, d b_out)."""
     encoder_outputs, params, score_cache, weights, combined, h_tilde = cache
-    d_w_out = _flat(h_tilde).T @ _flat(d_logits)  # [H, B*T] x [B*T, V] -> [H, V]
+    d_w_out = flat(h_tilde).T @ flat(d_logits)  # [H, B*T] x [B*T, V] -> [H, V]
     d_b_out = d_logits.sum(axis=(0, 1))  # [B, T, V] -> [V]
     d_pre = (d_logits @ params.base.w_out.T) * (1 - h_tilde * h_tilde)  # [B, T, V] -> [B, T, H]
-    d_w_combine = _flat(combined).T @ _flat(d_pre)  # [2H, B*T] x [B*T, H] -> [2H, H]
+    d_w_combine = flat(combined).T @ flat(d_pre)  # [2H, B*T] x [B*T, H] -> [2H, H]
     d_combined = d_pre @ params.w_combine.T  # [B, T, H] -> [B, T, 2H]
     d_context, d_h = np.split(d_combined, [encoder_outputs.shape[-1]], axis=-1)  # -> [B, T, H] x 2
     d_weights = d_context @ encoder_outputs.transpose(0, 2, 1)  # [B, T, H] x [B, H, S] -> [B, T, S]
@@ -181,7 +176,7 @@ def attentional_output_backward(d_logits: np.ndarray, cache):
 
 
 def loss_and_grads(
-    params: AttentionSeq2SeqParams, src: np.ndarray, tgt_in: np.ndarray, tgt_out: np.ndarray
+    src: np.ndarray, tgt_in: np.ndarray, tgt_out: np.ndarray, params: AttentionSeq2SeqParams
 ) -> tuple[float, AttentionSeq2SeqParams]:
     """Mean cross-entropy of ``tgt_out`` under teacher forcing with ``tgt_in``, and its gradient.
 
@@ -193,9 +188,9 @@ def loss_and_grads(
         raise ValueError(
             f"training supports CellKind.GRU only, not {base.cell.value!r}; use init_attention_seq2seq(cell='gru')"
         )
-    x_src = base.src_embed[src].transpose(1, 0, 2)  # [B, S] -> [B, S, E] -> [S, B, E]
+    x_src = lookup(base.src_embed, src, "src").transpose(1, 0, 2)  # [B, S] -> [B, S, E] -> [S, B, E]
     enc_out, enc_last, enc_cache = gru_layer_forward(x_src, base.encoder)  # -> [S, B, H], [B, H]
-    x_tgt = base.tgt_embed[tgt_in].transpose(1, 0, 2)  # [B, T] -> [T, B, E]
+    x_tgt = lookup(base.tgt_embed, tgt_in, "tgt_in").transpose(1, 0, 2)  # [B, T] -> [T, B, E]
     dec_out, _, dec_cache = gru_layer_forward(x_tgt, base.decoder, enc_last)  # -> [T, B, H]
     memory = enc_out.transpose(1, 0, 2)  # [S, B, H] -> [B, S, H]
     logits, out_cache = attentional_output_forward(dec_out.transpose(1, 0, 2), memory, params)  # -> [B, T, V]
@@ -249,22 +244,6 @@ class ReverseTask:
         return src, tgt_in, target
 
 
-def clip_gradients(grads, max_norm: float) -> float:
-    """Scale all gradients down together if their global L2 norm exceeds ``max_norm``; returns the norm.
-
-    Pascanu, Mikolov & Bengio, "On the difficulty of training recurrent neural
-    networks" (ICML 2013), algorithm 1: through many steps the recurrence can
-    multiply a gradient into a huge one (an exploding gradient); clipping keeps
-    its direction but bounds the step.
-    """
-    arrays = leaves(grads)
-    norm = math.sqrt(sum(float(np.sum(g * g)) for g in arrays))
-    if norm > max_norm:
-        for g in arrays:
-            g *= max_norm / norm
-    return norm
-
-
 def train(
     task: ReverseTask = ReverseTask(),
     *,
@@ -280,11 +259,11 @@ def train(
     """Adam on freshly sampled batches, with clipped gradients and a learning rate that falls
     linearly to a tenth of ``lr``; returns the parameters and the loss of every step."""
     rng = np.random.default_rng(seed)
-    params = init_attention_seq2seq(rng, task.vocab, task.vocab, hidden, hidden, score, CellKind.GRU)
+    params = init_attention_seq2seq(task.vocab, task.vocab, hidden, hidden, rng, score, CellKind.GRU)
     state = init_adam(params)
     losses = []
     for step in range(1, steps + 1):
-        loss, grads = loss_and_grads(params, *task.batch(rng, batch_size))
+        loss, grads = loss_and_grads(*task.batch(rng, batch_size), params)
         clip_gradients(grads, max_norm)
         adam_step(params, grads, state, lr * (1 - 0.9 * (step - 1) / steps), beta2=0.999, eps=1e-8)
         losses.append(loss)
@@ -295,7 +274,7 @@ def train(
 
 def exact_match(params: AttentionSeq2SeqParams, task: ReverseTask, src: np.ndarray) -> tuple[float, np.ndarray]:
     """Fraction of sources whose greedy decoding is exactly their reverse then EOS; also the weights [B, L, S]."""
-    ids, weights = greedy_decode_attention(params, src, bos=task.bos, eos=task.eos, max_len=task.length + 1)
+    ids, weights = greedy_decode_attention(src, params, bos=task.bos, eos=task.eos, max_len=task.length + 1)
     expected = np.concatenate([src[:, ::-1], np.full((len(src), 1), task.eos)], axis=1)  # [B, S + 1]
     correct = ids.shape == expected.shape and np.all(ids == expected, axis=1)
     return float(np.mean(correct)), weights
@@ -311,7 +290,7 @@ def alignment_example(seed: int = 0, steps: int = 300) -> tuple[np.ndarray, np.n
     task = ReverseTask()
     params, _ = train(task, seed=seed, steps=steps, batch_size=32)
     src, _, _ = task.batch(np.random.default_rng(10_000 + seed), 1)  # [1, S]
-    ids, weights = greedy_decode_attention(params, src, bos=task.bos, eos=task.eos, max_len=task.length + 1)
+    ids, weights = greedy_decode_attention(src, params, bos=task.bos, eos=task.eos, max_len=task.length + 1)
     return src[0], ids[0], weights[0]  # [S], [L], [L, S]
 
 

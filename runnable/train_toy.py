@@ -27,7 +27,7 @@ from typing import Callable
 
 import numpy as np
 
-from runnable._common import set_blas_threads
+from runnable.blas import set_blas_threads
 from runnable.adam import adam_step, init_adam, warmup_lr
 from runnable.backward import cross_entropy, transformer_backward, transformer_forward
 from runnable.transformer import TransformerConfig, TransformerParams, greedy_decode, init_transformer
@@ -132,7 +132,7 @@ def train(s: ToySettings, on_log: Callable[[str], None] | None = None) -> ToyRes
             break
     test_rng = np.random.default_rng([s.seed, 1_000_003])  # a stream of its own: held out
     src, _, tgt = make_batch(test_rng, s, s.test_size)
-    predicted = greedy_decode(src, params, cfg, bos=s.n_symbols, max_len=s.seq_len)
+    predicted, _ = greedy_decode(src, params, cfg, bos=s.n_symbols, max_len=s.seq_len)
     result.test_accuracy = exact_match(predicted, tgt)
     result.seconds = time.perf_counter() - start
     return result

@@ -23,7 +23,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from runnable._common import lookup
 from runnable.attention import (
+    AttentionFunction,
     AttentionParams,
     causal_mask,
     init_attention,
@@ -44,7 +46,11 @@ from runnable.positional import sinusoidal_encoding
 
 @dataclass(frozen=True)
 class TransformerConfig:
-    """Sizes and switches; the defaults are the paper's base model (table 3)."""
+    """Sizes and switches; the defaults are the paper's base model (table 3).
+
+    ``init_transformer`` builds weights of these sizes, and ``encode``/``decode``
+    check that the weights they are given still have them (``check_config``).
+    """
 
     src_vocab: int
     tgt_vocab: int
@@ -143,19 +149,57 @@ def init_transformer(cfg: TransformerConfig, rng: np.random.Generator, dtype=np.
 
 
 # ---------------------------------------------------------------------------
+# The configuration is true of the weights
+# ---------------------------------------------------------------------------
+
+
+def check_config(params: TransformerParams, cfg: TransformerConfig) -> None:
+    """Raise if ``params`` do not have the sizes ``cfg`` states (vocabularies, d_model, d_ff, layers).
+
+    The forward pass reads the sizes from the arrays; this check keeps the
+    config from saying something else, e.g. weights of one model run with the
+    config of another.
+    """
+    found = {
+        "src_vocab": params.src_embed.shape[0],
+        "tgt_vocab": params.tgt_embed.shape[0],
+        "d_model": params.src_embed.shape[1],
+        "n_encoder_layers": len(params.encoder_layers),
+        "n_decoder_layers": len(params.decoder_layers),
+    }
+    d_ffs = {layer.ff.w1.shape[1] for layer in params.encoder_layers + params.decoder_layers}
+    if d_ffs:
+        found["d_ff"] = d_ffs.pop() if len(d_ffs) == 1 else tuple(sorted(d_ffs))
+    wrong = [f"{name}={getattr(cfg, name)} but the weights have {value}" for name, value in found.items()
+             if value != getattr(cfg, name)]
+    if wrong:
+        raise ValueError(f"TransformerConfig does not match the weights: {'; '.join(wrong)}. "
+                         "Use the config the weights were made with (init_transformer(cfg, ...)).")
+    if cfg.d_model % cfg.n_heads:
+        raise ValueError(f"d_model={cfg.d_model} is not divisible by n_heads={cfg.n_heads}")
+
+
+# ---------------------------------------------------------------------------
 # Layers (section 3.1)
 # ---------------------------------------------------------------------------
 
 
-def residual(x: np.ndarray, sublayer, norm: LayerNormParams, norm_first: bool, eps: float) -> np.ndarray:
-    """One wrapped sub-layer: LN(x + f(x)) (post-norm) or x + f(LN(x)) (pre-norm)."""
-    if norm_first:
-        out = sublayer(layer_norm(x, norm, eps))
-        out += x  # in place: sub-layer outputs are fresh arrays
-        return out
-    out = sublayer(x)
-    out += x
-    return layer_norm(out, norm, eps)
+def sublayer_input(x: np.ndarray, norm: LayerNormParams, norm_first: bool, eps: float) -> np.ndarray:
+    """What a sub-layer reads: LN(x) in pre-norm, x itself in post-norm."""
+    return layer_norm(x, norm, eps) if norm_first else x
+
+
+def residual(x: np.ndarray, out: np.ndarray, norm: LayerNormParams, norm_first: bool, eps: float) -> np.ndarray:
+    """Close a sub-layer with its residual connection: x + out (pre-norm) or LN(x + out) (post-norm)."""
+    return x + out if norm_first else layer_norm(x + out, norm, eps)
+
+
+@dataclass
+class DecoderAttention:
+    """The attention weights of one decoder layer; ``None`` where the attention function keeps none."""
+
+    self_attn: np.ndarray | None  # [B, h, T_t, T_t], causal: zero above the diagonal
+    cross_attn: np.ndarray | None  # [B, h, T_t, T_s]: where each target position looks in the source
 
 
 def encoder_layer(
@@ -166,17 +210,18 @@ def encoder_layer(
     *,
     norm_first: bool = False,
     eps: float = 1e-5,
-    workers: int = 1,
+    attention: AttentionFunction = multi_head_attention,
 ) -> np.ndarray:
     """One encoder layer, section 3.1: self-attention, then feed-forward. ``[B, T, d] -> [B, T, d]``.
 
-    ``mask`` (True = may attend) usually hides the source padding. ``workers``
-    threads share the attention heads (see ``multi_head_attention``).
+    ``mask`` (True = may attend) usually hides the source padding. ``attention``
+    selects the implementation: the readable one, or ``fast_attention.fast(...)``.
     """
-    x = residual(
-        x, lambda h: multi_head_attention(h, h, p.self_attn, n_heads, mask, workers=workers), p.norm1, norm_first, eps
-    )
-    return residual(x, lambda h: feed_forward(h, p.ff), p.norm2, norm_first, eps)
+    h = sublayer_input(x, p.norm1, norm_first, eps)
+    out, _ = attention(h, h, p.self_attn, n_heads, mask)
+    x = residual(x, out, p.norm1, norm_first, eps)
+    h = sublayer_input(x, p.norm2, norm_first, eps)
+    return residual(x, feed_forward(h, p.ff), p.norm2, norm_first, eps)
 
 
 def decoder_layer(
@@ -189,18 +234,23 @@ def decoder_layer(
     *,
     norm_first: bool = False,
     eps: float = 1e-5,
-) -> np.ndarray:
+    attention: AttentionFunction = multi_head_attention,
+) -> tuple[np.ndarray, DecoderAttention]:
     """One decoder layer, section 3.1. ``y`` is ``[B, T_t, d]``, ``memory`` ``[B, T_s, d]``.
 
     Masked self-attention (``self_mask``, normally causal, keeps position i from
     seeing outputs after i), then attention whose queries come from the decoder
-    and keys and values from the encoder output, then feed-forward.
+    and keys and values from the encoder output, then feed-forward. Returns the
+    new ``[B, T_t, d]`` and both attention weights.
     """
-    y = residual(y, lambda h: multi_head_attention(h, h, p.self_attn, n_heads, self_mask), p.norm1, norm_first, eps)
-    y = residual(
-        y, lambda h: multi_head_attention(h, memory, p.cross_attn, n_heads, memory_mask), p.norm2, norm_first, eps
-    )
-    return residual(y, lambda h: feed_forward(h, p.ff), p.norm3, norm_first, eps)
+    h = sublayer_input(y, p.norm1, norm_first, eps)
+    out, self_weights = attention(h, h, p.self_attn, n_heads, self_mask)
+    y = residual(y, out, p.norm1, norm_first, eps)
+    h = sublayer_input(y, p.norm2, norm_first, eps)
+    out, cross_weights = attention(h, memory, p.cross_attn, n_heads, memory_mask)
+    y = residual(y, out, p.norm2, norm_first, eps)
+    h = sublayer_input(y, p.norm3, norm_first, eps)
+    return residual(y, feed_forward(h, p.ff), p.norm3, norm_first, eps), DecoderAttention(self_weights, cross_weights)
 
 
 # ---------------------------------------------------------------------------
@@ -211,15 +261,15 @@ def decoder_layer(
 def embed(tokens: np.ndarray, table: np.ndarray) -> np.ndarray:
     """Token embedding times sqrt(d_model) plus the position encoding (sections 3.4, 3.5)."""
     t, d = tokens.shape[1], table.shape[1]
-    x = table[tokens] * math.sqrt(d)  # [B, T] -> [B, T, d]
-    x += sinusoidal_encoding(t, d, table.dtype)  # + [T, d], broadcast over the batch
-    return x
+    x = lookup(table, tokens) * math.sqrt(d)  # [B, T] -> [B, T, d]
+    return x + sinusoidal_encoding(t, d, table.dtype)  # + [T, d], broadcast over the batch
 
 
 def encode(
     src: np.ndarray, params: TransformerParams, cfg: TransformerConfig, src_is_pad: np.ndarray | None = None
 ) -> np.ndarray:
     """Encoder stack: ``[B, T_s]`` token ids -> memory ``[B, T_s, d_model]``."""
+    check_config(params, cfg)
     mask = None if src_is_pad is None else padding_mask(src_is_pad)  # [B, 1, 1, T_s]
     x = embed(src, params.src_embed)
     for layer in params.encoder_layers:
@@ -233,17 +283,23 @@ def decode(
     params: TransformerParams,
     cfg: TransformerConfig,
     src_is_pad: np.ndarray | None = None,
-) -> np.ndarray:
-    """Decoder stack and output projection: ``[B, T_t]`` ids -> logits ``[B, T_t, tgt_vocab]``."""
+) -> tuple[np.ndarray, list[DecoderAttention]]:
+    """Decoder stack and output projection: ``[B, T_t]`` ids -> logits ``[B, T_t, tgt_vocab]``.
+
+    Also returns every decoder layer's attention weights, first layer first.
+    """
+    check_config(params, cfg)
     memory_mask = None if src_is_pad is None else padding_mask(src_is_pad)  # [B, 1, 1, T_s]
     self_mask = causal_mask(tgt.shape[1])  # [T_t, T_t]
     y = embed(tgt, params.tgt_embed)
+    attention = []
     for layer in params.decoder_layers:
-        y = decoder_layer(
+        y, weights = decoder_layer(
             y, memory, layer, cfg.n_heads, self_mask, memory_mask, norm_first=cfg.norm_first, eps=cfg.eps
         )
+        attention.append(weights)
     y = layer_norm(y, params.decoder_norm, cfg.eps)
-    return linear(y, params.w_out, params.b_out)  # [B, T_t, d] -> [B, T_t, V]
+    return linear(y, params.w_out, params.b_out), attention  # [B, T_t, d] -> [B, T_t, V]
 
 
 def transformer(
@@ -253,28 +309,37 @@ def transformer(
     cfg: TransformerConfig,
     src_is_pad: np.ndarray | None = None,
 ) -> np.ndarray:
-    """Logits for every target position given the source and the shifted-right target (teacher forcing)."""
+    """Logits for every target position given the source and the shifted-right target (teacher forcing).
+
+    ``decode`` also gives the attention weights; this is the model as a function.
+    """
     memory = encode(src, params, cfg, src_is_pad)
-    return decode(tgt, memory, params, cfg, src_is_pad)
+    logits, _ = decode(tgt, memory, params, cfg, src_is_pad)
+    return logits
 
 
 def greedy_decode(
     src: np.ndarray,
     params: TransformerParams,
     cfg: TransformerConfig,
+    *,
     bos: int,
     max_len: int,
     src_is_pad: np.ndarray | None = None,
-) -> np.ndarray:
+) -> tuple[np.ndarray, list[DecoderAttention]]:
     """Generate ``max_len`` tokens per source sequence, each the argmax given the ones before.
 
     The encoder runs once; the decoder re-reads the whole prefix at every step,
     which is simple and, by the causal mask, gives the same logits a key-value
-    cache would. Returns ``[B, max_len]`` token ids (without the ``bos`` token).
+    cache would (``runnable.generate`` has the cache, for the GPT). Returns
+    ``[B, max_len]`` token ids (without the ``bos`` token) and the decoder's
+    attention weights of the last step, whose row i is the step that chose token i.
     """
+    if max_len < 1:
+        raise ValueError(f"max_len is {max_len}; it must be at least 1")
     memory = encode(src, params, cfg, src_is_pad)
     out = np.full((src.shape[0], max_len + 1), bos, dtype=np.int64)  # [B, 1 + max_len]
     for t in range(max_len):
-        logits = decode(out[:, : t + 1], memory, params, cfg, src_is_pad)  # [B, t + 1, V]
+        logits, attention = decode(out[:, : t + 1], memory, params, cfg, src_is_pad)  # [B, t + 1, V]
         out[:, t + 1] = logits[:, -1].argmax(axis=-1)  # [B, V] -> [B]
-    return out[:, 1:]
+    return out[:, 1:], attention

@@ -32,7 +32,7 @@ import pytest  # noqa: E402
 
 import tolerance  # noqa: E402
 
-from runnable._common import set_blas_threads  # noqa: E402
+from runnable.blas import set_blas_threads  # noqa: E402
 
 
 def _pin_loaded_blas_to_one_thread() -> None:
@@ -139,3 +139,15 @@ def torch_attend(torch):
         return weights @ encoder_outputs, weights
 
     return attend
+
+
+@pytest.fixture(scope="session")
+def rotary_embedding_torch(torch):
+    """The ``rotary-embedding-torch`` package (test reference for ``runnable.rope``; ``make torch``
+    installs it). Like torch: skipped without it, a failure with REQUIRE_TORCH=1."""
+    try:
+        return importlib.import_module("rotary_embedding_torch")
+    except ImportError as exc:
+        if os.environ.get("REQUIRE_TORCH") == "1":
+            pytest.fail(f"REQUIRE_TORCH=1 but rotary_embedding_torch cannot be imported ({exc}). Run `make torch`.")
+        pytest.skip("rotary-embedding-torch is not installed; `make torch` installs it")

@@ -24,7 +24,9 @@ from runnable import backward as bw
 from runnable._common import softmax
 from runnable.adam import leaves
 from runnable.attention import causal_mask, init_attention, padding_mask
-from runnable.layers import init_feed_forward, init_layer_norm
+from runnable.alibi import alibi_bias
+from runnable.layers import Activation, init_feed_forward, init_layer_norm
+from runnable.rope import rope_angles
 from runnable.positional import sinusoidal_encoding
 from runnable.transformer import TransformerConfig, init_decoder_layer, init_encoder_layer, init_transformer
 
@@ -110,13 +112,14 @@ def test_layer_norm_backward(rng, numerical_grad):
     assert_fd_matches(f, [x] + leaves(p), [d_x] + leaves(grads), numerical_grad, np.sum(np.abs(out * r)))
 
 
-def test_feed_forward_backward(rng, numerical_grad):
+@pytest.mark.parametrize("activation", list(Activation))
+def test_feed_forward_backward(rng, numerical_grad, activation):
     p = init_feed_forward(6, 10, rng)
     x = rng.standard_normal((2, 3, 6))
-    out, cache = bw.feed_forward_forward(x, p)
+    out, cache = bw.feed_forward_forward(x, p, activation)
     r = rng.standard_normal(out.shape)
     d_x, grads = bw.feed_forward_backward(r, cache)
-    f = lambda: np.sum(bw.feed_forward_forward(x, p)[0] * r)  # noqa: E731
+    f = lambda: np.sum(bw.feed_forward_forward(x, p, activation)[0] * r)  # noqa: E731
     assert_fd_matches(f, [x] + leaves(p), [d_x] + leaves(grads), numerical_grad, np.sum(np.abs(out * r)))
 
 
@@ -156,6 +159,39 @@ def test_decoder_layer_backward(rng, numerical_grad, norm_first):
     assert_fd_matches(f, arrays, analytic, numerical_grad, np.sum(np.abs(out * r)))
 
 
+def test_attention_backward_with_rotary_positions_and_a_bias(rng, numerical_grad):
+    """RoPE rotates q and k (the backward rotates back); an ALiBi-style bias is a constant."""
+    d, heads, t = 8, 2, 5
+    p = randomize(init_attention(d, rng), rng)
+    x = rng.standard_normal((2, t, d))
+    rotary = rope_angles(np.arange(t), d // heads)
+    bias = alibi_bias(heads, np.arange(t), np.arange(t))
+
+    def run():
+        return bw.multi_head_attention_forward(x, x, p, heads, causal_mask(t), rotary=rotary, bias=bias)
+
+    out, cache = run()
+    r = rng.standard_normal(out.shape)
+    d_x, d_memory, grads = bw.multi_head_attention_backward(r, cache)
+    f = lambda: np.sum(run()[0] * r)  # noqa: E731
+    assert_fd_matches(f, [x] + leaves(p), [d_x + d_memory] + leaves(grads), numerical_grad, np.sum(np.abs(out * r)))
+
+
+def test_backward_forward_passes_refuse_a_float_mask(rng):
+    cfg = small_config()
+    float_mask = np.triu(np.full((4, 4), -np.inf), k=1)  # PyTorch's generate_square_subsequent_mask
+    x = rng.standard_normal((2, 4, cfg.d_model))
+    calls = (
+        lambda: bw.attention_forward(x, x, x, float_mask),
+        lambda: bw.multi_head_attention_forward(x, x, init_attention(cfg.d_model, rng), 2, float_mask),
+        lambda: bw.encoder_layer_forward(x, init_encoder_layer(cfg, rng), 2, float_mask),
+        lambda: bw.decoder_layer_forward(x, x, init_decoder_layer(cfg, rng), 2, float_mask),
+    )
+    for call in calls:
+        with pytest.raises(TypeError, match="True means 'may attend'"):
+            call()
+
+
 def test_cross_entropy_gradient_and_ignored_positions(rng, numerical_grad):
     logits = rng.standard_normal((2, 4, 6)) * 3
     targets = rng.integers(0, 5, (2, 4))
@@ -177,10 +213,10 @@ def test_whole_model_backward(rng, numerical_grad, norm_first):
     params = randomize(init_transformer(cfg, rng), rng)
     src, tgt_in, tgt_out = rng.integers(0, 5, (2, 5)), rng.integers(0, 6, (2, 4)), rng.integers(0, 6, (2, 4))
     is_pad = padded(2, 5)
-    _, grads = bw.loss_and_grads(params, cfg, src, tgt_in, tgt_out, is_pad)
+    _, grads = bw.loss_and_grads(src, tgt_in, tgt_out, params, cfg, is_pad)
 
     def f():
-        return bw.loss_and_grads(params, cfg, src, tgt_in, tgt_out, is_pad)[0]
+        return bw.loss_and_grads(src, tgt_in, tgt_out, params, cfg, is_pad)[0]
 
     arrays, analytic = leaves(params), leaves(grads)
     assert len(arrays) == len(analytic) == 2 + 2 * 12 + 2 + 2 * 18 + 2 + 2  # embeddings, layers, norms, output
@@ -190,7 +226,51 @@ def test_whole_model_backward(rng, numerical_grad, norm_first):
         numerical_grad(f, x, indices=idx).assert_matches(g.reshape(-1)[idx], f"leaf {i} of shape {x.shape}")
 
 
+def test_cross_entropy_refuses_targets_outside_the_classes(rng):
+    logits = rng.standard_normal((2, 3, 5))
+    with pytest.raises(ValueError, match=r"targets\[1, 1\] is -1, outside the vocabulary 0\.\.4"):
+        bw.cross_entropy(logits, np.array([[0, 1, 2], [3, -1, 4]]))  # -1 is not the ignore index
+    with pytest.raises(ValueError, match=r"is 5, outside"):
+        bw.cross_entropy(logits, np.array([[0, 1, 2], [3, 5, 4]]))
+    with pytest.raises(ValueError, match=r"targets have shape \(3,\)"):
+        bw.cross_entropy(logits, np.array([0, 1, 2]))
+
+
 # --- PyTorch autograd ------------------------------------------------------------------
+
+
+def test_cross_entropy_with_pytorchs_default_ignore_index_matches_torch(torch, rng, dtype):
+    """-100, PyTorch's default ignore_index, used to raise IndexError; now it is ours too."""
+    logits = (rng.standard_normal((3, 4, 7)) * 3).astype(dtype)
+    targets = rng.integers(0, 7, (3, 4))
+    targets[0, 1] = targets[2, 3] = -100
+    loss, d_logits = bw.cross_entropy(logits, targets)
+    assert loss.dtype == d_logits.dtype == dtype
+    t_logits = _leaf(torch, logits)
+    t_loss = torch.nn.functional.cross_entropy(t_logits.reshape(-1, 7), torch.from_numpy(targets).reshape(-1))
+    t_loss.backward()
+    assert_close(loss, t_loss.item(), dtype, label="loss")
+    assert_close(d_logits, t_logits.grad.numpy(), dtype, label="gradient")
+    assert np.all(d_logits[0, 1] == 0) and np.all(d_logits[2, 3] == 0)
+
+
+@pytest.mark.parametrize("activation", [Activation.GELU, Activation.GELU_TANH])
+def test_gelu_feed_forward_grads_match_torch(torch, rng, dtype, activation):
+    p = randomize(init_feed_forward(8, 16, rng, dtype), rng)
+    x = rng.standard_normal((3, 5, 8)).astype(dtype)
+    out, cache = bw.feed_forward_forward(x, p, activation)
+    r = rng.standard_normal(out.shape).astype(dtype)
+    d_x, grads = bw.feed_forward_backward(r, cache)
+    tx, w1, b1, w2, b2 = (_leaf(torch, a) for a in (x, p.w1, p.b1, p.w2, p.b2))
+    approximate = "tanh" if activation is Activation.GELU_TANH else "none"
+    t_out = torch.nn.functional.gelu(tx @ w1 + b1, approximate=approximate) @ w2 + b2
+    (t_out * torch.from_numpy(r)).sum().backward()
+    assert_close(out, t_out.detach().numpy(), dtype, label="output")
+    assert_all_close(
+        [("x", d_x, tx.grad), ("w1", grads.w1, w1.grad), ("b1", grads.b1, b1.grad), ("w2", grads.w2, w2.grad),
+         ("b2", grads.b2, b2.grad)],
+        dtype,
+    )
 
 
 def _leaf(torch, a):
@@ -292,7 +372,7 @@ def test_whole_model_grads_match_torch(torch, rng, dtype, norm_first):
     params = randomize(init_transformer(cfg, rng, dtype), rng)
     src, tgt_in, tgt_out = rng.integers(0, 5, (3, 6)), rng.integers(0, 6, (3, 5)), rng.integers(0, 6, (3, 5))
     is_pad = padded(3, 6)
-    loss, grads = bw.loss_and_grads(params, cfg, src, tgt_in, tgt_out, is_pad)
+    loss, grads = bw.loss_and_grads(src, tgt_in, tgt_out, params, cfg, is_pad)
 
     model = torch_transformer(torch, params, cfg, dtype)
     src_embed, tgt_embed, w_out, b_out = (

@@ -60,15 +60,15 @@ def test_noise_distribution_flattens_the_unigram_counts():
 
 
 def test_gradients_match_finite_differences(rng, numerical_grad):
-    params = init_params(rng, vocab_size=7, dim=3)
+    params = init_params(vocab_size=7, dim=3, rng=rng)
     params.input_vectors[:] = rng.normal(size=params.input_vectors.shape)
     params.output_vectors[:] = rng.normal(size=params.output_vectors.shape)
     centres, contexts = np.array([0, 3, 3, 5]), np.array([1, 2, 2, 0])
     negatives = np.array([[2, 6], [1, 1], [4, 3], [0, 6]])  # repeats exercise np.add.at
-    _, grads = sgns_loss_and_gradients(params, centres, contexts, negatives)
+    _, grads = sgns_loss_and_gradients(centres, contexts, negatives, params)
 
     def loss():
-        return sgns_loss_and_gradients(params, centres, contexts, negatives)[0]
+        return sgns_loss_and_gradients(centres, contexts, negatives, params)[0]
 
     for name in ("input_vectors", "output_vectors"):
         numerical_grad(loss, getattr(params, name)).assert_matches(getattr(grads, name), name)

@@ -16,7 +16,7 @@ def _sigmoid(x):
 
 
 def test_cell_follows_gate_order_r_z_n_with_reset_after_projection(rng):
-    params = init_gru(rng, I, H)
+    params = init_gru(I, H, rng)
     x, h = rng.normal(size=(B, I)), rng.normal(size=(B, H))
     w_ir, w_iz, w_in = np.split(params.weight_ih, 3)
     w_hr, w_hz, w_hn = np.split(params.weight_hh, 3)
@@ -30,14 +30,14 @@ def test_cell_follows_gate_order_r_z_n_with_reset_after_projection(rng):
 
 def test_update_gate_open_copies_the_state(rng):
     """z = 1 carries h through unchanged: the GRU's path for long-range memory."""
-    params = init_gru(rng, I, H)
+    params = init_gru(I, H, rng)
     params.bias_hh[H : 2 * H] = 1e3
     h = rng.normal(size=(B, H))
     np.testing.assert_array_equal(gru_cell(rng.normal(size=(B, I)), h, params), h)  # z = 1 exactly
 
 
 def test_layer_shapes_dtype_and_final_state(rng, dtype):
-    params = init_gru(rng, I, H, dtype=dtype)
+    params = init_gru(I, H, rng, dtype=dtype)
     outputs, h_last = gru_layer(rng.normal(size=(T, B, I)).astype(dtype), params)
     assert outputs.shape == (T, B, H) and h_last.shape == (B, H)
     assert outputs.dtype == h_last.dtype == dtype
@@ -45,7 +45,7 @@ def test_layer_shapes_dtype_and_final_state(rng, dtype):
 
 
 def test_bidirectional_is_forward_plus_forward_on_reversed_input(rng):
-    fwd, bwd = init_gru(rng, I, H), init_gru(rng, I, H)
+    fwd, bwd = init_gru(I, H, rng), init_gru(I, H, rng)
     x = rng.normal(size=(T, B, I))
     outputs, h_n = bidirectional(gru_layer, x, fwd, bwd)
     out_f, h_f = gru_layer(x, fwd)
@@ -57,8 +57,8 @@ def test_bidirectional_is_forward_plus_forward_on_reversed_input(rng):
 @pytest.mark.parametrize("bidi", [False, True], ids=["unidirectional", "bidirectional"])
 @pytest.mark.parametrize("batch_first", [False, True], ids=["time-major", "batch-first"])
 def test_matches_torch_gru(torch, torch_recurrent, rng, dtype, bidi, batch_first):
-    fwd = init_gru(rng, I, H, dtype=dtype)
-    bwd = init_gru(rng, I, H, dtype=dtype) if bidi else None
+    fwd = init_gru(I, H, rng, dtype=dtype)
+    bwd = init_gru(I, H, rng, dtype=dtype) if bidi else None
     x = rng.normal(size=(B, T, I) if batch_first else (T, B, I)).astype(dtype)
     h0 = rng.normal(size=(2 if bidi else 1, B, H)).astype(dtype)
     module = torch_recurrent("GRU", fwd, bwd, batch_first=batch_first)
@@ -75,7 +75,7 @@ def test_matches_torch_gru(torch, torch_recurrent, rng, dtype, bidi, batch_first
 
 
 def test_padded_bidirectional_batch_matches_torch_packed_sequence(torch, torch_recurrent, rng, dtype):
-    fwd, bwd = init_gru(rng, I, H, dtype=dtype), init_gru(rng, I, H, dtype=dtype)
+    fwd, bwd = init_gru(I, H, rng, dtype=dtype), init_gru(I, H, rng, dtype=dtype)
     x = rng.normal(size=(T, B, I)).astype(dtype)
     lengths = np.array([T, 1, 4])
     module = torch_recurrent("GRU", fwd, bwd)
@@ -89,8 +89,8 @@ def test_padded_bidirectional_batch_matches_torch_packed_sequence(torch, torch_r
 
 
 def test_stacked_bidirectional_padded_batch_matches_torch(torch, torch_recurrent, rng, dtype):
-    cells = [(init_gru(rng, I, H, dtype=dtype), init_gru(rng, I, H, dtype=dtype))]
-    cells.append((init_gru(rng, 2 * H, H, dtype=dtype), init_gru(rng, 2 * H, H, dtype=dtype)))
+    cells = [(init_gru(I, H, rng, dtype=dtype), init_gru(I, H, rng, dtype=dtype))]
+    cells.append((init_gru(2 * H, H, rng, dtype=dtype), init_gru(2 * H, H, rng, dtype=dtype)))
     x = rng.normal(size=(T, B, I)).astype(dtype)
     lengths = np.array([4, T, 2])
     module = torch_recurrent("GRU", cells)

@@ -1,15 +1,19 @@
-"""Layer normalization and the position-wise feed-forward network."""
+"""Layer normalization, the position-wise feed-forward network, and GELU."""
 
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from tolerance import assert_close
 
 from torch_copy import copy_into, layer_norm_pairs, randomize, torch_dtype
 
 from runnable.layers import (
+    Activation,
     LayerNormParams,
     feed_forward,
+    gelu,
+    gelu_tanh,
     init_feed_forward,
     init_layer_norm,
     layer_norm,
@@ -61,3 +65,38 @@ def test_layer_norm_matches_torch(torch, rng, dtype):
     with torch.no_grad():
         theirs = ln(torch.from_numpy(x)).numpy()
     assert_close(layer_norm(x, p), theirs, dtype)
+
+
+def test_gelu_is_x_times_the_normal_cdf_and_its_tanh_form_is_close(dtype):
+    """GELU(x) = x Phi(x): Phi(0) = 1/2, Phi(1) = 0.8413447460685429; the tanh form is within 1e-3 of it."""
+    x = np.array([-3.0, -1.0, 0.0, 1.0, 3.0], dtype=dtype)
+    phi_1 = 0.8413447460685429  # the standard normal CDF at 1 (tables; = (1 + erf(1/sqrt 2)) / 2)
+    expected = np.array([-3 * (1 - 0.9986501019683699), -(1 - phi_1), 0.0, phi_1, 3 * 0.9986501019683699])
+    y = gelu(x)
+    assert y.dtype == gelu_tanh(x).dtype == dtype
+    assert_close(y, expected, dtype, roundoffs=16)
+    # Hendrycks & Gimpel's tanh form differs from x Phi(x) by well under 1e-3 here (about 2e-4 at |x| ~ 2).
+    assert np.max(np.abs(gelu_tanh(x).astype(np.float64) - expected)) < 1e-3
+
+
+@pytest.mark.parametrize("approximate", ["none", "tanh"])
+def test_gelu_matches_torch(torch, rng, dtype, approximate):
+    x = (rng.standard_normal(200) * 3).astype(dtype)
+    ours = gelu(x) if approximate == "none" else gelu_tanh(x)
+    theirs = torch.nn.functional.gelu(torch.from_numpy(x), approximate=approximate).numpy()
+    assert_close(ours, theirs, dtype)
+
+
+def test_feed_forward_with_gelu_uses_it_between_the_layers(rng):
+    p = init_feed_forward(4, 8, rng)
+    x = rng.standard_normal((1, 3, 4))
+    assert_close(feed_forward(x, p, Activation.GELU), gelu(x @ p.w1 + p.b1) @ p.w2 + p.b2)
+    assert_close(feed_forward(x, p, "gelu_tanh"), gelu_tanh(x @ p.w1 + p.b1) @ p.w2 + p.b2)
+
+
+def test_mixed_dtypes_are_refused(rng):
+    x32 = rng.standard_normal((1, 2, 4)).astype(np.float32)
+    with pytest.raises(TypeError, match="gain is float64 but x is float32"):
+        layer_norm(x32, init_layer_norm(4))
+    with pytest.raises(TypeError, match="w1 is float64 but x is float32"):
+        feed_forward(x32, init_feed_forward(4, 8, rng))

@@ -16,7 +16,7 @@ def _sigmoid(x):
 
 
 def test_cell_follows_gate_order_i_f_g_o(rng):
-    params = init_lstm(rng, I, H)
+    params = init_lstm(I, H, rng)
     x, h, c = rng.normal(size=(B, I)), rng.normal(size=(B, H)), rng.normal(size=(B, H))
     gates = x @ params.weight_ih.T + params.bias_ih + h @ params.weight_hh.T + params.bias_hh
     i, f, g, o = (gates[:, k * H : (k + 1) * H] for k in range(4))
@@ -28,7 +28,7 @@ def test_cell_follows_gate_order_i_f_g_o(rng):
 
 def test_forget_gate_closed_and_input_gate_shut_keeps_nothing(rng):
     """With f = 0 and i = 0 the cell state is wiped: the memory is the gates' doing."""
-    params = init_lstm(rng, I, H)
+    params = init_lstm(I, H, rng)
     params.bias_ih[: 2 * H] = -1e3  # drive i and f to zero
     h_new, c_new = lstm_cell(rng.normal(size=(B, I)), (rng.normal(size=(B, H)), rng.normal(size=(B, H))), params)
     np.testing.assert_allclose(c_new, 0, atol=1e-300)
@@ -36,7 +36,7 @@ def test_forget_gate_closed_and_input_gate_shut_keeps_nothing(rng):
 
 
 def test_layer_shapes_dtype_and_final_state(rng, dtype):
-    params = init_lstm(rng, I, H, dtype=dtype)
+    params = init_lstm(I, H, rng, dtype=dtype)
     outputs, (h_last, c_last) = lstm_layer(rng.normal(size=(T, B, I)).astype(dtype), params)
     assert outputs.shape == (T, B, H) and h_last.shape == c_last.shape == (B, H)
     assert outputs.dtype == h_last.dtype == c_last.dtype == dtype
@@ -44,7 +44,7 @@ def test_layer_shapes_dtype_and_final_state(rng, dtype):
 
 
 def test_bidirectional_is_forward_plus_forward_on_reversed_input(rng):
-    fwd, bwd = init_lstm(rng, I, H), init_lstm(rng, I, H)
+    fwd, bwd = init_lstm(I, H, rng), init_lstm(I, H, rng)
     x = rng.normal(size=(T, B, I))
     outputs, (h_n, c_n) = bidirectional(lstm_layer, x, fwd, bwd)
     out_f, (h_f, c_f) = lstm_layer(x, fwd)
@@ -56,8 +56,8 @@ def test_bidirectional_is_forward_plus_forward_on_reversed_input(rng):
 
 @pytest.mark.parametrize("bidi", [False, True], ids=["unidirectional", "bidirectional"])
 def test_matches_torch_lstm(torch, torch_recurrent, rng, dtype, bidi):
-    fwd = init_lstm(rng, I, H, dtype=dtype)
-    bwd = init_lstm(rng, I, H, dtype=dtype) if bidi else None
+    fwd = init_lstm(I, H, rng, dtype=dtype)
+    bwd = init_lstm(I, H, rng, dtype=dtype) if bidi else None
     x = rng.normal(size=(T, B, I)).astype(dtype)
     directions = 2 if bidi else 1
     h0 = rng.normal(size=(directions, B, H)).astype(dtype)
@@ -77,7 +77,7 @@ def test_matches_torch_lstm(torch, torch_recurrent, rng, dtype, bidi):
 
 
 def test_padded_batch_matches_torch_packed_sequence(torch, torch_recurrent, rng, dtype):
-    params = init_lstm(rng, I, H, dtype=dtype)
+    params = init_lstm(I, H, rng, dtype=dtype)
     x = rng.normal(size=(B, T, I)).astype(dtype)
     lengths = np.array([2, T, 4])
     module = torch_recurrent("LSTM", params, batch_first=True)
@@ -100,7 +100,7 @@ def test_stacked_layers_match_torch_num_layers(torch, torch_recurrent, rng, dtyp
     cells = []
     for index in range(3):
         size = I if index == 0 else directions * H
-        pair = (init_lstm(rng, size, H, dtype=dtype), init_lstm(rng, size, H, dtype=dtype))
+        pair = (init_lstm(size, H, rng, dtype=dtype), init_lstm(size, H, rng, dtype=dtype))
         cells.append(pair if bidi else pair[0])
     x = rng.normal(size=(B, T, I)).astype(dtype)
     h0 = rng.normal(size=(3 * directions, B, H)).astype(dtype)

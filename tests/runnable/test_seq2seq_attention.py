@@ -97,6 +97,20 @@ def test_missing_score_parameters_get_a_clear_error():
         AttentionParams("general")
 
 
+def test_bad_padding_masks_dtypes_and_token_ids_get_clear_errors(rng):
+    scores = rng.standard_normal((2, 3, 4))
+    with pytest.raises(TypeError, match="src_is_pad has dtype float64; .*True means 'may attend'"):
+        attention_weights(scores, np.zeros((2, 4)))  # only a boolean src_is_pad is accepted
+    params = init_attention_seq2seq(SRC_VOCAB, TGT_VOCAB, E, H, rng, Score.DOT)
+    src = _tokens(rng, (2, 4), SRC_VOCAB)
+    memory, _ = encode_for_attention(src, params)
+    with pytest.raises(TypeError, match="memory is float64 but query is float32"):
+        attend(rng.standard_normal((2, 3, H)).astype(np.float32), memory, params.attention)
+    src[1, 2] = -1  # would silently read the last embedding row
+    with pytest.raises(ValueError, match=r"src\[1, 2\] is -1, outside the vocabulary"):
+        encode_for_attention(src, params)
+
+
 # ---------------------------------------------------------------------------
 # Against the short PyTorch re-implementation (``torch_attend`` in conftest.py):
 # there is no nn module for these scores.
@@ -157,7 +171,7 @@ def test_pytorch_gradients_match_finite_differences_of_numpy(torch, torch_attend
 
 
 def _model(rng, score, cell=CellKind.GRU, dtype=np.float64):
-    return init_attention_seq2seq(rng, SRC_VOCAB, TGT_VOCAB, E, H, score, cell, attention_dim=A, dtype=dtype)
+    return init_attention_seq2seq(SRC_VOCAB, TGT_VOCAB, E, H, rng, score, cell, attention_dim=A, dtype=dtype)
 
 
 def _tokens(rng, shape, vocab):
@@ -168,30 +182,30 @@ def _tokens(rng, shape, vocab):
 def test_decoder_steps_match_teacher_forcing(rng, score, cell):
     params = _model(rng, score, cell)
     src, tgt_in = _tokens(rng, (B, S), SRC_VOCAB), _tokens(rng, (B, T), TGT_VOCAB)
-    expected_logits, expected_weights = attention_seq2seq_logits(params, src, tgt_in, SRC_IS_PAD)
-    memory, state = encode_for_attention(params, src, SRC_IS_PAD)
+    expected_logits, expected_weights = attention_seq2seq_logits(src, tgt_in, params, SRC_IS_PAD)
+    memory, state = encode_for_attention(src, params, SRC_IS_PAD)
     for t in range(T):
-        logits, state, weights = attention_decoder_step(params, tgt_in[:, t], state, memory)
+        logits, state, weights = attention_decoder_step(tgt_in[:, t], state, memory, params)
         assert_close(logits, expected_logits[:, t], label=f"logits at step {t}")
         assert_close(weights, expected_weights[:, t], label=f"weights at step {t}")
 
 
 def test_teacher_forced_logits_keep_dtype(rng, score, dtype):
     params = _model(rng, score, dtype=dtype)
-    logits, weights = attention_seq2seq_logits(params, _tokens(rng, (B, S), SRC_VOCAB), _tokens(rng, (B, T), TGT_VOCAB))
+    logits, weights = attention_seq2seq_logits(_tokens(rng, (B, S), SRC_VOCAB), _tokens(rng, (B, T), TGT_VOCAB), params)
     assert logits.shape == (B, T, TGT_VOCAB) and logits.dtype == dtype and weights.dtype == dtype
 
 
 def test_greedy_decoding_is_deterministic_and_matches_recomputation(rng, score):
     params = _model(rng, score)
     src = _tokens(rng, (B, S), SRC_VOCAB)
-    ids, weights = greedy_decode_attention(params, src, bos=BOS, eos=EOS, max_len=8, src_is_pad=SRC_IS_PAD)
-    ids_again, weights_again = greedy_decode_attention(params, src, bos=BOS, eos=EOS, max_len=8, src_is_pad=SRC_IS_PAD)
+    ids, weights = greedy_decode_attention(src, params, bos=BOS, eos=EOS, max_len=8, src_is_pad=SRC_IS_PAD)
+    ids_again, weights_again = greedy_decode_attention(src, params, bos=BOS, eos=EOS, max_len=8, src_is_pad=SRC_IS_PAD)
     np.testing.assert_array_equal(ids_again, ids)
     np.testing.assert_array_equal(weights_again, weights)
     assert weights.shape == ids.shape + (S,)
     tgt_in = np.concatenate([np.full((B, 1), BOS), ids[:, :-1]], axis=1)
-    logits, tf_weights = attention_seq2seq_logits(params, src, tgt_in, SRC_IS_PAD)
+    logits, tf_weights = attention_seq2seq_logits(src, tgt_in, params, SRC_IS_PAD)
     for b in range(B):
         stop = np.flatnonzero(ids[b] == EOS)
         n = stop[0] + 1 if len(stop) else ids.shape[1]
@@ -204,7 +218,7 @@ def test_greedy_decoding_is_deterministic_and_matches_recomputation(rng, score):
 def test_greedy_decoding_stops_at_eos(rng, score):
     params = _model(rng, score)
     params.base.b_out[EOS] = 1e3
-    ids, weights = greedy_decode_attention(params, _tokens(rng, (B, S), SRC_VOCAB), bos=BOS, eos=EOS, max_len=8)
+    ids, weights = greedy_decode_attention(_tokens(rng, (B, S), SRC_VOCAB), params, bos=BOS, eos=EOS, max_len=8)
     np.testing.assert_array_equal(ids, [[EOS]] * B)
     assert weights.shape == (B, 1, S)
 
@@ -213,7 +227,7 @@ def test_teacher_forced_model_matches_pytorch(torch, torch_attend, rng, score, d
     """nn.Embedding + nn.GRU encoder and decoder + the re-implemented attention + nn.Linear."""
     params = _model(rng, score, dtype=dtype)
     src, tgt_in = _tokens(rng, (B, S), SRC_VOCAB), _tokens(rng, (B, T), TGT_VOCAB)
-    logits, _ = attention_seq2seq_logits(params, src, tgt_in, SRC_IS_PAD)
+    logits, _ = attention_seq2seq_logits(src, tgt_in, params, SRC_IS_PAD)
     t = lambda a: torch.from_numpy(np.ascontiguousarray(a))  # noqa: E731
     torch_dtype = torch.float64 if dtype == np.float64 else torch.float32
     base = params.base

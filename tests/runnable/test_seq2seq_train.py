@@ -6,14 +6,13 @@ import pytest
 
 from tolerance import assert_all_close, assert_close
 
-from runnable.adam import leaves
+from runnable.adam import clip_gradients, leaves
 from runnable.gru import gru_layer, init_gru
 from runnable.seq2seq import CellKind
 from runnable.seq2seq_attention import Score, attention_seq2seq_logits, init_attention_seq2seq
 from runnable.seq2seq_train import (
     ReverseTask,
     alignment_example,
-    clip_gradients,
     exact_match,
     gru_layer_backward,
     gru_layer_forward,
@@ -31,7 +30,7 @@ def score(request):
 
 
 def _gru_case(rng):
-    params = init_gru(rng, I, H)
+    params = init_gru(I, H, rng)
     x, h0 = rng.normal(size=(T, B, I)), rng.normal(size=(B, H))
     probe_out, probe_last = rng.normal(size=(T, B, H)), rng.normal(size=(B, H))
     return params, x, h0, probe_out, probe_last
@@ -76,7 +75,7 @@ def test_gru_backward_matches_torch_autograd(torch, torch_recurrent, rng):
 
 
 def _model_case(rng, score):
-    params = init_attention_seq2seq(rng, 7, 6, 3, 4, score, CellKind.GRU, attention_dim=3)
+    params = init_attention_seq2seq(7, 6, 3, 4, rng, score, CellKind.GRU, attention_dim=3)
     for array in leaves(params):  # every weight and bias random and of order one
         array[...] = rng.normal(size=array.shape) * 0.5
     src = rng.integers(0, 7, size=(2, 4))
@@ -86,20 +85,20 @@ def _model_case(rng, score):
 
 def test_whole_model_gradients_match_finite_differences(rng, score, numerical_grad):
     params, src, tgt_in, tgt_out = _model_case(rng, score)
-    _, grads = loss_and_grads(params, src, tgt_in, tgt_out)
+    _, grads = loss_and_grads(src, tgt_in, tgt_out, params)
     arrays, grad_arrays = leaves(params), leaves(grads)
     assert [a.shape for a in arrays] == [g.shape for g in grad_arrays]
     for index, (array, grad) in enumerate(zip(arrays, grad_arrays)):
-        estimate = numerical_grad(lambda: loss_and_grads(params, src, tgt_in, tgt_out)[0], array)
+        estimate = numerical_grad(lambda: loss_and_grads(src, tgt_in, tgt_out, params)[0], array)
         estimate.assert_matches(grad, f"parameter array {index} of shape {array.shape}")
 
 
 def test_loss_is_the_cross_entropy_of_the_forward_logits(rng, score):
     params, src, tgt_in, tgt_out = _model_case(rng, score)
-    logits, _ = attention_seq2seq_logits(params, src, tgt_in)
+    logits, _ = attention_seq2seq_logits(src, tgt_in, params)
     log_probs = logits - np.log(np.exp(logits).sum(-1, keepdims=True))
     expected = -np.take_along_axis(log_probs, tgt_out[..., None], -1).mean()
-    assert_close(loss_and_grads(params, src, tgt_in, tgt_out)[0], expected)
+    assert_close(loss_and_grads(src, tgt_in, tgt_out, params)[0], expected)
 
 
 def test_whole_model_gradients_match_torch_autograd(torch, torch_attend, rng, score):
@@ -131,7 +130,7 @@ def test_whole_model_gradients_match_torch_autograd(torch, torch_attend, rng, sc
     logits = torch.tanh(torch.cat([ctx, h], -1) @ leaf["w_combine"]) @ leaf["w_out"] + leaf["b_out"]
     torch.nn.functional.cross_entropy(logits.reshape(-1, 6), torch.from_numpy(tgt_out).reshape(-1)).backward()
 
-    _, grads = loss_and_grads(params, src, tgt_in, tgt_out)
+    _, grads = loss_and_grads(src, tgt_in, tgt_out, params)
     pairs = [
         (grads.base.src_embed, leaf["src_embed"].grad),
         (grads.base.tgt_embed, leaf["tgt_embed"].grad),
@@ -149,10 +148,10 @@ def test_whole_model_gradients_match_torch_autograd(torch, torch_attend, rng, sc
 
 
 def test_training_rejects_lstm_with_a_clear_error(rng):
-    params = init_attention_seq2seq(rng, 7, 6, 3, 4, cell=CellKind.LSTM)
+    params = init_attention_seq2seq(7, 6, 3, 4, rng, cell=CellKind.LSTM)
     task = ReverseTask(length=3, n_symbols=3)
     with pytest.raises(ValueError, match="CellKind.GRU only"):
-        loss_and_grads(params, *task.batch(rng, 2))
+        loss_and_grads(*task.batch(rng, 2), params)
 
 
 def test_short_training_learns_to_reverse_with_an_anti_diagonal_alignment():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -17,13 +18,15 @@ from torch_copy import (
     torch_transformer,
 )
 
-from runnable.attention import causal_mask, padding_mask
+from runnable.attention import attention_weights, causal_mask, multi_head_attention, padding_mask, project_qkv
+from runnable.layers import layer_norm
 from runnable.positional import sinusoidal_encoding
 from runnable.train_toy import ToySettings, train
 from runnable.transformer import (
     TransformerConfig,
     decode,
     decoder_layer,
+    embed,
     encode,
     encoder_layer,
     greedy_decode,
@@ -118,7 +121,9 @@ def test_float32_in_float32_out(rng):
     src = rng.integers(0, cfg.src_vocab, (2, 5))
     memory = encode(src, params, cfg)
     assert memory.dtype == np.float32
-    assert decode(src % cfg.tgt_vocab, memory, params, cfg).dtype == np.float32
+    logits, attention = decode(src % cfg.tgt_vocab, memory, params, cfg)
+    assert logits.dtype == np.float32
+    assert attention[0].self_attn.dtype == attention[0].cross_attn.dtype == np.float32
 
 
 def test_greedy_decode_agrees_with_teacher_forcing_on_its_own_output(rng):
@@ -126,10 +131,55 @@ def test_greedy_decode_agrees_with_teacher_forcing_on_its_own_output(rng):
     cfg = small_config()
     params = random_model(cfg, rng)
     src = rng.integers(0, cfg.src_vocab, (5, 6))
-    out = greedy_decode(src, params, cfg, bos=12, max_len=6)
+    out, _ = greedy_decode(src, params, cfg, bos=12, max_len=6)
     assert out.shape == (5, 6)
     tgt_in = np.concatenate([np.full((5, 1), 12), out[:, :-1]], axis=1)
     np.testing.assert_array_equal(transformer(src, tgt_in, params, cfg).argmax(-1), out)
+
+
+@NORMS
+def test_decoding_returns_the_attention_weights_each_layer_used(rng, norm_first):
+    """Rebuild the first decoder layer by hand up to its cross-attention: the same weights."""
+    cfg = small_config(norm_first)
+    params = random_model(cfg, rng)
+    src = rng.integers(0, cfg.src_vocab, (3, 6))
+    is_pad = source_padding(3, 6)
+    ids, attention = greedy_decode(src, params, cfg, bos=12, max_len=5, src_is_pad=is_pad)
+    assert len(attention) == cfg.n_decoder_layers
+    tgt_in = np.concatenate([np.full((3, 1), 12), ids[:, :-1]], axis=1)
+    memory = encode(src, params, cfg, is_pad)
+    layer = params.decoder_layers[0]
+    y = embed(tgt_in, params.tgt_embed)
+    h = layer_norm(y, layer.norm1, cfg.eps) if norm_first else y
+    out, self_weights = multi_head_attention(h, h, layer.self_attn, cfg.n_heads, causal_mask(5))
+    y = y + out if norm_first else layer_norm(y + out, layer.norm1, cfg.eps)
+    queries_in = layer_norm(y, layer.norm2, cfg.eps) if norm_first else y
+    q, k, _ = project_qkv(queries_in, memory, layer.cross_attn, cfg.n_heads)
+    assert_close(attention[0].self_attn, self_weights, label="self-attention")
+    assert_close(attention[0].cross_attn, attention_weights(q, k, padding_mask(is_pad)), label="cross-attention")
+    assert np.all(attention[0].cross_attn[0, ..., -2:] == 0)  # padding gets no weight
+
+
+def test_a_config_that_does_not_match_the_weights_is_refused(rng):
+    """d_model and d_ff are read from the arrays; the config must say the same, or it would lie."""
+    cfg = small_config()
+    params = random_model(cfg, rng)
+    src = rng.integers(0, cfg.src_vocab, (2, 4))
+    for wrong in (replace(cfg, d_model=32), replace(cfg, d_ff=48), replace(cfg, n_encoder_layers=1)):
+        with pytest.raises(ValueError, match="TransformerConfig does not match the weights"):
+            transformer(src, src, params, wrong)
+
+
+def test_negative_or_too_large_token_ids_are_refused(rng):
+    cfg = small_config(layers=1)
+    params = random_model(cfg, rng)
+    src = rng.integers(0, cfg.src_vocab, (2, 4))
+    bad = src.copy()
+    bad[1, 2] = -1  # would silently read the last embedding row
+    with pytest.raises(ValueError, match=r"outside the vocabulary 0\.\.10"):
+        encode(bad, params, cfg)
+    with pytest.raises(ValueError, match=r"outside the vocabulary 0\.\.12"):
+        transformer(src, src + 13, params, cfg)
 
 
 # --- parity with PyTorch --------------------------------------------------------
@@ -158,7 +208,7 @@ def test_decoder_layer_matches_torch(torch, rng, dtype, norm_first):
     y = rng.standard_normal((3, 5, cfg.d_model)).astype(dtype)
     memory = rng.standard_normal((3, 6, cfg.d_model)).astype(dtype)
     is_pad = source_padding(3, 6)
-    ours = decoder_layer(y, memory, p, cfg.n_heads, causal_mask(5), padding_mask(is_pad), norm_first=norm_first)
+    ours, _ = decoder_layer(y, memory, p, cfg.n_heads, causal_mask(5), padding_mask(is_pad), norm_first=norm_first)
     layer = torch_layer(torch, torch.nn.TransformerDecoderLayer, cfg, dtype)
     copy_into(torch, decoder_layer_pairs(p, layer))
     with torch.no_grad():
@@ -198,7 +248,7 @@ def test_greedy_decoding_is_token_identical_to_torch(torch, norm_first):
     trained = train(settings)
     params, cfg, bos, steps = trained.params, trained.config, settings.n_symbols, settings.seq_len
     src = np.random.default_rng(1).integers(0, settings.n_symbols, (300, settings.seq_len))
-    ours = greedy_decode(src, params, cfg, bos=bos, max_len=steps)
+    ours, _ = greedy_decode(src, params, cfg, bos=bos, max_len=steps)
     model = torch_transformer(torch, params, cfg, np.float64)
     theirs = np.full((len(src), steps + 1), bos)
     for t in range(steps):

@@ -129,3 +129,140 @@ def torch_transformer(torch, params, cfg, dtype):
     )
     copy_into(torch, transformer_pairs(params, model))
     return model.eval()
+
+
+# --------------------------------------------------------------------------- #
+# A GPT assembled from torch.nn modules (the reference for runnable/gpt.py)
+# --------------------------------------------------------------------------- #
+
+
+def alibi_bias_torch(torch, n_heads: int, t: int, dtype):
+    """Press et al. 2022, section 3, written out independently of runnable/alibi.py: head i (from 0)
+    has slope 2^(-8 (i + 1) / n) for a power-of-two n; the bias is -slope * (query - key)."""
+    assert n_heads & (n_heads - 1) == 0, "the test models use a power-of-two head count"
+    slopes = torch.tensor([2.0 ** (-8.0 * (i + 1) / n_heads) for i in range(n_heads)], dtype=torch.float64)
+    distance = torch.arange(t)[:, None] - torch.arange(t)[None, :]
+    return (-slopes[:, None, None] * distance).to(dtype)  # [h, T, T]
+
+
+def torch_gpt(torch, params, cfg, *, rotary=None, adapters=None, lora_scale: float = 1.0):
+    """An eval-mode torch model holding ``params`` (a ``runnable.gpt.GPTParams``), built from nn modules.
+
+    Learned positions use ``nn.MultiheadAttention``. RoPE and ALiBi need the
+    queries and keys, so those models project with ``nn.Linear`` and attend with
+    ``F.scaled_dot_product_attention``: RoPE through ``rotary`` (a
+    ``rotary_embedding_torch.RotaryEmbedding``), ALiBi as a float attention mask.
+    ``adapters`` (a list of ``runnable.lora.BlockAdapters``) adds LoRA the
+    unmerged way, x W + scale (x A) B, with the base weights frozen.
+    Returns ``(model, pairs)``: ``pairs`` lines up our arrays (PyTorch layout) with the parameters.
+    """
+    nn, F = torch.nn, torch.nn.functional
+    dtype = torch_dtype(torch, params.token_embed.dtype)
+    d, h, position = cfg.d_model, cfg.n_heads, cfg.position.value
+    use_mha = position == "learned" and adapters is None
+
+    class LoRALinear(nn.Module):
+        def __init__(self, base, adapter):
+            super().__init__()
+            self.base = base
+            self.a = nn.Parameter(torch.from_numpy(adapter.a.copy()))  # [d_in, r]
+            self.b = nn.Parameter(torch.from_numpy(adapter.b.copy()))  # [r, d_out]
+
+        def forward(self, x):
+            return self.base(x) + lora_scale * ((x @ self.a) @ self.b)
+
+    def linear(d_in, d_out, adapter=None):
+        layer = nn.Linear(d_in, d_out, dtype=dtype)
+        return layer if adapter is None else LoRALinear(layer, adapter)
+
+    def base_of(layer):
+        return layer.base if isinstance(layer, LoRALinear) else layer
+
+    class Attention(nn.Module):
+        def __init__(self, block_adapters):
+            super().__init__()
+            self.qkv = linear(d, 3 * d, getattr(block_adapters, "w_qkv", None))
+            self.out = linear(d, d, getattr(block_adapters, "w_o", None))
+
+        def forward(self, x):
+            b, t, _ = x.shape
+            q, k, v = (z.view(b, t, h, d // h).transpose(1, 2) for z in self.qkv(x).split(d, dim=-1))
+            causal = torch.ones(t, t, dtype=torch.bool).tril()
+            mask = causal
+            if position == "rope":
+                q, k = rotary.rotate_queries_or_keys(q), rotary.rotate_queries_or_keys(k)
+            elif position == "alibi":
+                mask = alibi_bias_torch(torch, h, t, dtype).masked_fill(~causal, float("-inf"))
+            y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask)
+            return self.out(y.transpose(1, 2).reshape(b, t, d))
+
+    class Block(nn.Module):
+        def __init__(self, block_adapters):
+            super().__init__()
+            self.ln_1 = nn.LayerNorm(d, eps=cfg.eps, dtype=dtype)
+            self.attn = nn.MultiheadAttention(d, h, batch_first=True, dtype=dtype) if use_mha else Attention(block_adapters)
+            self.ln_2 = nn.LayerNorm(d, eps=cfg.eps, dtype=dtype)
+            gelu = nn.GELU(approximate="tanh" if cfg.activation.value == "gelu_tanh" else "none")
+            self.mlp = nn.Sequential(
+                linear(d, cfg.d_ff, getattr(block_adapters, "w1", None)), gelu,
+                linear(cfg.d_ff, d, getattr(block_adapters, "w2", None)),
+            )
+
+        def forward(self, x):
+            a = self.ln_1(x)
+            if use_mha:
+                causal = torch.ones(x.shape[1], x.shape[1], dtype=torch.bool).tril()
+                a = self.attn(a, a, a, attn_mask=~causal, need_weights=False)[0]  # torch: True = masked out
+            else:
+                a = self.attn(a)
+            x = x + a
+            return x + self.mlp(self.ln_2(x))
+
+    class GPT(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.wte = nn.Embedding(cfg.vocab_size, d, dtype=dtype)
+            self.wpe = nn.Embedding(cfg.context, d, dtype=dtype) if position == "learned" else None
+            self.blocks = nn.ModuleList(Block(None if adapters is None else adapters[i]) for i in range(cfg.n_layers))
+            self.ln_f = nn.LayerNorm(d, eps=cfg.eps, dtype=dtype)
+
+        def forward(self, tokens):
+            x = self.wte(tokens)
+            if self.wpe is not None:
+                x = x + self.wpe(torch.arange(tokens.shape[1]))
+            for block in self.blocks:
+                x = block(x)
+            return self.ln_f(x) @ self.wte.weight.T  # tied: the output layer is the embedding
+
+    model = GPT()
+    pairs = [(params.token_embed, model.wte.weight)]
+    if model.wpe is not None:
+        pairs.append((params.position_embed, model.wpe.weight))
+    for p, blk in zip(params.blocks, model.blocks, strict=True):
+        pairs += layer_norm_pairs(p.norm1, blk.ln_1)
+        if use_mha:
+            pairs += attention_pairs(p.attn, blk.attn)
+        else:
+            qkv, out = base_of(blk.attn.qkv), base_of(blk.attn.out)
+            pairs += [(p.attn.w_qkv.T, qkv.weight), (p.attn.b_qkv, qkv.bias), (p.attn.w_o.T, out.weight),
+                      (p.attn.b_o, out.bias)]
+        pairs += layer_norm_pairs(p.norm2, blk.ln_2)
+        w1, w2 = base_of(blk.mlp[0]), base_of(blk.mlp[2])
+        pairs += [(p.mlp.w1.T, w1.weight), (p.mlp.b1, w1.bias), (p.mlp.w2.T, w2.weight), (p.mlp.b2, w2.bias)]
+    pairs += layer_norm_pairs(params.final_norm, model.ln_f)
+    copy_into(torch, pairs)
+    if adapters is not None:
+        for _, param in pairs:
+            param.requires_grad_(False)  # LoRA: the base model is frozen
+    return model.eval(), pairs
+
+
+def gpt_grad_pairs(grads, pairs):
+    """Our gradient tree lined up with ``pairs`` from ``torch_gpt``: (label, ours in PyTorch layout, param)."""
+    ours = [grads.token_embed] + ([grads.position_embed] if grads.position_embed is not None else [])
+    for g in grads.blocks:
+        ours += [g.norm1.gain, g.norm1.bias, g.attn.w_qkv.T, g.attn.b_qkv, g.attn.w_o.T, g.attn.b_o,
+                 g.norm2.gain, g.norm2.bias, g.mlp.w1.T, g.mlp.b1, g.mlp.w2.T, g.mlp.b2]
+    ours += [grads.final_norm.gain, grads.final_norm.bias]
+    assert len(ours) == len(pairs)
+    return [(f"parameter {i} of shape {tuple(p.shape)}", g, p) for i, (g, (_, p)) in enumerate(zip(ours, pairs))]

@@ -230,7 +230,7 @@ def toy_run():
     the toy's matrices are too small to share, and two OpenBLAS threads on a
     busy two-core machine can make this run ten times slower.
     """
-    from runnable._common import set_blas_threads
+    from runnable.blas import set_blas_threads
     from runnable.train_toy import ToySettings, train
 
     set_blas_threads(1)
@@ -239,21 +239,10 @@ def toy_run():
 
 def cross_attention(src: np.ndarray, params, cfg) -> np.ndarray:
     """Cross-attention weights ``[B, h, T_t, T_s]`` of the first decoder layer while greedily decoding ``src``."""
-    from runnable.attention import attention_weights, causal_mask, multi_head_attention, project_qkv
-    from runnable.layers import layer_norm
-    from runnable.transformer import embed, encode, greedy_decode, residual
+    from runnable.transformer import greedy_decode
 
-    bos = cfg.tgt_vocab - 1
-    out = greedy_decode(src, params, cfg, bos=bos, max_len=src.shape[1])
-    tgt_in = np.concatenate([np.full((len(src), 1), bos), out[:, :-1]], axis=1)
-    memory = encode(src, params, cfg)
-    layer = params.decoder_layers[0]
-    y = embed(tgt_in, params.tgt_embed)
-    self_attn = lambda h: multi_head_attention(h, h, layer.self_attn, cfg.n_heads, causal_mask(h.shape[1]))  # noqa: E731
-    y = residual(y, self_attn, layer.norm1, cfg.norm_first, cfg.eps)
-    queries_in = layer_norm(y, layer.norm2, cfg.eps) if cfg.norm_first else y
-    q, k, _ = project_qkv(queries_in, memory, layer.cross_attn, cfg.n_heads)
-    return attention_weights(q, k)
+    _, attention = greedy_decode(src, params, cfg, bos=cfg.tgt_vocab - 1, max_len=src.shape[1])
+    return attention[0].cross_attn
 
 
 def attention_figure() -> str:

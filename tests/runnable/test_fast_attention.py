@@ -1,4 +1,9 @@
-"""Attention with the heads shared among threads gives the one-thread result, masks and all."""
+"""The fast attention equals the readable one (in place, chunked, threaded), and holds less memory.
+
+``runnable.fast_attention`` rearranges eq. 1 for speed; every test here compares
+it with ``runnable.attention``, the version the site shows, or with itself on
+one thread (bit for bit: the threads run the same operations on disjoint heads).
+"""
 
 from __future__ import annotations
 
@@ -11,16 +16,24 @@ import pytest
 
 from tolerance import assert_close
 
-from runnable._common import get_blas_threads, set_blas_threads, single_threaded_blas
-from runnable.attention import (
-    causal_mask,
-    init_attention,
+from torch_copy import randomize
+
+from runnable import attention as readable
+from runnable.attention import causal_mask, init_attention, padding_mask
+from runnable.blas import get_blas_threads, set_blas_threads, single_threaded_blas
+from runnable.fast_attention import (
+    fast,
     multi_head_attention,
-    padding_mask,
     scaled_dot_product_attention,
     scaled_dot_product_attention_threaded,
 )
-from runnable.transformer import TransformerConfig, encoder_layer, init_encoder_layer
+from runnable.transformer import (
+    TransformerConfig,
+    decoder_layer,
+    encoder_layer,
+    init_decoder_layer,
+    init_encoder_layer,
+)
 
 
 def _qkv(rng, dtype, b, h, t_q=9, t_k=11, d_k=4, d_v=6):
@@ -52,7 +65,86 @@ def _assert_same(threaded, plain, dtype):
     assert np.array_equal(threaded, plain)
 
 
-@pytest.mark.parametrize("b, h", [(4, 3), (1, 8), (3, 1)], ids=["split batch", "split heads", "uneven batch"])
+# --- the fast path equals the readable one ---------------------------------------------
+
+
+@pytest.mark.parametrize("chunk_size", [None, 1, 3, 64])
+def test_fast_scaled_dot_product_attention_equals_the_readable_one(rng, dtype, chunk_size):
+    """Same arithmetic, reordered (division deferred, rows in chunks): equal within rounding."""
+    q, k, v = _qkv(rng, dtype, 2, 3)
+    for name, mask in _masks(rng, 2, 3, 9, 11).items():
+        fast_out = scaled_dot_product_attention(q, k, v, mask, chunk_size=chunk_size)
+        assert fast_out.dtype == dtype
+        assert_close(fast_out, readable.scaled_dot_product_attention(q, k, v, mask), dtype, label=name)
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_fast_multi_head_attention_equals_the_readable_one(rng, dtype, workers):
+    d_model, heads = 16, 4
+    p = randomize(init_attention(d_model, rng, dtype), rng)
+    x = rng.standard_normal((3, 7, d_model)).astype(dtype)
+    memory = rng.standard_normal((3, 5, d_model)).astype(dtype)
+    is_pad = np.zeros((3, 5), dtype=bool)
+    is_pad[0, 3:] = True
+    for x_kv, mask in ((x, causal_mask(7)), (memory, padding_mask(is_pad))):
+        out, weights = multi_head_attention(x, x_kv, p, heads, mask, workers=workers)
+        assert weights is None  # the fast path never holds the [T, T] weights
+        assert_close(out, readable.multi_head_attention(x, x_kv, p, heads, mask)[0], dtype)
+
+
+def test_layers_select_the_fast_attention_in_one_argument(rng, dtype):
+    cfg = TransformerConfig(src_vocab=1, tgt_vocab=1, d_model=16, n_heads=4, d_ff=32)
+    x = rng.standard_normal((3, 7, 16)).astype(dtype)
+    memory = rng.standard_normal((3, 5, 16)).astype(dtype)
+    enc = randomize(init_encoder_layer(cfg, rng, dtype), rng)
+    assert_close(encoder_layer(x, enc, 4, attention=fast(workers=2)), encoder_layer(x, enc, 4), dtype)
+    dec = randomize(init_decoder_layer(cfg, rng, dtype), rng)
+    y_fast, weights = decoder_layer(x, memory, dec, 4, causal_mask(7), attention=fast(chunk_size=2))
+    assert weights.self_attn is None and weights.cross_attn is None
+    assert_close(y_fast, decoder_layer(x, memory, dec, 4, causal_mask(7))[0], dtype)
+
+
+def test_fast_paths_refuse_a_float_mask_too(rng):
+    q, k, v = _qkv(rng, np.float64, 2, 2, t_q=4, t_k=4)
+    float_mask = np.triu(np.full((4, 4), -np.inf), k=1)  # PyTorch's generate_square_subsequent_mask
+    x = rng.standard_normal((2, 4, 8))
+    p = init_attention(8, rng)
+    for call in (
+        lambda: scaled_dot_product_attention(q, k, v, float_mask),
+        lambda: scaled_dot_product_attention_threaded(q, k, v, float_mask, workers=2),
+        lambda: multi_head_attention(x, x, p, 2, float_mask),
+    ):
+        with pytest.raises(TypeError, match="True means 'may attend'"):
+            call()
+
+
+def test_fast_paths_refuse_mixed_dtypes(rng):
+    q, k, v = _qkv(rng, np.float32, 2, 2)
+    with pytest.raises(TypeError, match="k is float64 but q is float32"):
+        scaled_dot_product_attention(q, k.astype(np.float64), v)
+    x = rng.standard_normal((2, 4, 8)).astype(np.float32)
+    with pytest.raises(TypeError, match="x_kv is float64 but x_q is float32"):
+        multi_head_attention(x, x.astype(np.float64), init_attention(8, rng, np.float32), 2)
+
+
+def test_peak_memory_near_one_score_matrix_per_head(rng):
+    """In-place softmax: peak allocation stays under 1.5x the [h, T, T] scores (and far less chunked)."""
+    h, t, d = 4, 384, 16
+    q, k, v = (rng.standard_normal((1, h, t, d)).astype(np.float32) for _ in range(3))
+    mask = causal_mask(t)
+    scores_bytes = h * t * t * 4
+    for chunk, bound in ((None, 1.5 * scores_bytes), (64, 0.5 * scores_bytes)):
+        tracemalloc.start()
+        scaled_dot_product_attention(q, k, v, mask, chunk_size=chunk)
+        _, peak = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+        assert peak <= bound, f"chunk={chunk}: peak {peak} bytes > {bound:.0f}"
+
+
+# --- the threads ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("b, h", [(4, 3), (1, 8), (3, 1)], ids=["split-batch", "split-heads", "uneven-batch"])
 @pytest.mark.parametrize("workers", [2, 3])
 @pytest.mark.parametrize("chunk_size", [None, 4])
 def test_threaded_matches_plain(rng, dtype, b, h, workers, chunk_size):
@@ -89,12 +181,16 @@ def test_multi_head_and_encoder_layer_with_workers_match_one_thread(rng, dtype):
     p = init_attention(d_model, rng, dtype)
     mask = causal_mask(7)
     _assert_same(
-        multi_head_attention(x, x, p, heads, mask, workers=2), multi_head_attention(x, x, p, heads, mask), dtype
+        multi_head_attention(x, x, p, heads, mask, workers=2)[0], multi_head_attention(x, x, p, heads, mask)[0], dtype
     )
-    _assert_same(multi_head_attention(x, memory, p, heads, workers=2), multi_head_attention(x, memory, p, heads), dtype)
+    _assert_same(
+        multi_head_attention(x, memory, p, heads, workers=2)[0], multi_head_attention(x, memory, p, heads)[0], dtype
+    )
     cfg = TransformerConfig(src_vocab=1, tgt_vocab=1, d_model=d_model, n_heads=heads, d_ff=32)
     layer = init_encoder_layer(cfg, rng, dtype)
-    _assert_same(encoder_layer(x, layer, heads, workers=2), encoder_layer(x, layer, heads), dtype)
+    _assert_same(
+        encoder_layer(x, layer, heads, attention=fast(workers=2)), encoder_layer(x, layer, heads, attention=fast()), dtype
+    )
 
 
 def test_one_worker_or_nothing_to_split_falls_back_to_the_plain_path(rng):
