@@ -13,7 +13,7 @@ TORCH_WHEEL := $(firstword $(wildcard /opt/wheels/torch-*+cpu-*.whl))
 # rotary-embedding-torch is the test reference for runnable/rope.py. Installed
 # after torch with --no-deps: it asks for torch>=2.4, which pip would otherwise
 # satisfy from the index (a CUDA build) if no torch were there yet.
-ROPE_REFERENCE := rotary-embedding-torch==0.9.1 einops==0.8.2
+TORCH_REFERENCES := requirements/torch-references.txt
 
 # Thread pools fighting over two cores make timings and CI erratic.
 export OPENBLAS_NUM_THREADS ?= 1
@@ -107,8 +107,8 @@ torch: install
 		echo "*** Install a CPU build of torch into $(VENV) to run them.                   ***"; \
 	fi
 	@if $(BIN)/python -c 'import torch' 2>/dev/null && ! $(BIN)/python -c 'import rotary_embedding_torch' 2>/dev/null; then \
-		echo "Installing $(ROPE_REFERENCE) (test reference for runnable/rope.py)"; \
-		$(BIN)/python -m pip install --quiet --no-deps $(ROPE_REFERENCE); \
+		echo "Installing $(TORCH_REFERENCES) (test references for runnable/rope.py)"; \
+		$(BIN)/python -m pip install --quiet --no-deps --require-hashes -r $(TORCH_REFERENCES); \
 	fi
 
 browser:
