@@ -422,7 +422,7 @@ def _checked_ids(ids, size: int) -> Iterator[int]:
 CORPUS = Path(__file__).resolve().parent / "data" / "corpus.txt"
 
 
-def _show(token: bytes) -> str:
+def show(token: bytes) -> str:
     """A token for display: its text, with spaces and newlines made visible."""
     return token.decode("utf-8", errors="replace").replace(" ", "␣").replace("\n", "⏎")
 
@@ -447,7 +447,7 @@ def main(argv: list[str] | None = None) -> int:
     tok = Tokenizer([s.pair for s in steps])
     for s in steps[: args.show]:
         left, right = tok.vocab[s.pair[0]], tok.vocab[s.pair[1]]
-        print(f"{s.rank:>5}  {_show(left):>8} + {_show(right):<8} -> {_show(s.token):<12} seen {s.count:,} times")
+        print(f"{s.rank:>5}  {show(left):>8} + {show(right):<8} -> {show(s.token):<12} seen {s.count:,} times")
     n_ids = len(tok.encode(text))
     print(f"{len(steps)} merges, {tok.vocab_size} tokens: {len(text.encode()):,} bytes -> {n_ids:,} tokens")
     return 0

@@ -119,7 +119,14 @@ def test_contributing_page_is_the_repository_guide(real_site: Path) -> None:
 
 
 def test_figures_are_drawn_into_their_pages(real_site: Path) -> None:
-    expected = {"positional-encoding": ["positional-encoding"], "transformer": ["toy-attention", "toy-training"]}
+    expected = {
+        "positional-encoding": ["positional-encoding"],
+        "transformer": ["toy-attention", "toy-training"],
+        "bpe": ["bpe-merges"],
+        "llms": ["gpt-training"],
+        "decoding": ["sampling"],
+        "positions-beyond-sinusoids": ["rope-scores"],
+    }
     for topic, names in expected.items():
         html = page(real_site, f"topics/{topic}")
         for name in names:
@@ -129,6 +136,9 @@ def test_figures_are_drawn_into_their_pages(real_site: Path) -> None:
     attention = page(real_site, "topics/transformer")
     start = attention.index('id="figure-toy-attention"')
     assert attention[start : attention.index("</figure>", start)].count('class="cell"') == 10 * 10
+    merges = page(real_site, "topics/bpe")
+    start = merges.index('id="figure-bpe-merges"')
+    assert merges[start : merges.index("</figure>", start)].count('class="bar"') == 20
 
 
 def test_the_shipped_iframe_worker_shim_is_the_npm_package_file(real_site: Path) -> None:

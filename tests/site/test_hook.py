@@ -503,6 +503,21 @@ def test_figure_key_covers_code_and_versions(monkeypatch: pytest.MonkeyPatch, tm
     assert key != figcache.figure_key("attention_figure")
 
 
+def test_figure_key_covers_the_shipped_corpus(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """The BPE and GPT figures learn from runnable/data/: a new corpus must not be served old figures."""
+    import shutil
+
+    import runnable
+    from learnpath.site import figcache
+
+    package = tmp_path / "runnable"
+    shutil.copytree(Path(runnable.__file__).parent, package, ignore=shutil.ignore_patterns("__pycache__"))
+    monkeypatch.setattr(runnable, "__file__", str(package / "__init__.py"))
+    key = figcache.figure_key("bpe_merges_figure")
+    (package / "data" / "corpus.txt").write_text("Another text entirely.\n", encoding="utf-8")
+    assert figcache.figure_key("bpe_merges_figure") != key
+
+
 def test_raw_html_is_set_aside_from_markdown_and_restored() -> None:
     """Cards skip Markdown's HTML parsing (the bulk of a large build) and come back byte for byte."""
     from learnpath.site import render

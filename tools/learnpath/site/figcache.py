@@ -5,7 +5,8 @@ build (CI, each ``mkdocs serve`` start) would pay it although ``runnable/``
 rarely changes. A figure's SVG is stored under a key hashed from:
 
 * the source of ``learnpath/site/figures.py`` (the drawing code and its settings),
-* the source of every ``runnable/*.py`` (the models, the training and its defaults),
+* the source of every ``runnable/*.py`` (the models, the training and its defaults)
+  and every file in ``runnable/data/`` (the corpus the tokenizer and the GPT learn from),
 * the figure function's name, and the NumPy and Python versions that ran it.
 
 Change any of them and the key changes, so a stale figure cannot be served: the
@@ -47,6 +48,7 @@ def figure_key(function: str) -> str:
     sources = [("figures.py", FIGURES_SOURCE)]
     package = Path(runnable.__file__).parent
     sources += [(f"runnable/{p.name}", p) for p in sorted(package.glob("*.py"))]
+    sources += [(f"runnable/data/{p.name}", p) for p in sorted((package / "data").glob("*")) if p.is_file()]
     for name, path in sources:
         data = path.read_bytes()
         digest.update(f"{name}\0{len(data)}\0".encode())

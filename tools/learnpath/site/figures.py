@@ -204,6 +204,38 @@ def line_chart_svg(
     return _svg(width, height, title, body)
 
 
+def hbar_chart_svg(
+    labels: Sequence[str],
+    values: Sequence[float],
+    *,
+    title: str,
+    x_label: str,
+    width: int = 560,
+    bar: float = 16.0,
+) -> str:
+    """One horizontal bar per label, top to bottom, lengths from zero to each value."""
+    vals = np.asarray(values, dtype=float)
+    if vals.ndim != 1 or len(vals) != len(labels) or len(vals) == 0 or np.any(vals < 0):
+        raise ValueError(f"bar chart needs as many non-negative values as labels, got {vals.shape} for {len(labels)}")
+    width = int(max(width, _title_width(title)))
+    left, right, top = 96, 64, 36
+    pw = width - left - right
+    height = int(top + len(vals) * bar + 44)
+    hi = float(vals.max()) or 1.0
+    body = [_text(width / 2, 20, title, extra='font-weight="bold"')]
+    for i, (label, v) in enumerate(zip(labels, vals)):
+        y = top + i * bar
+        w = v / hi * pw
+        body.append(f'<rect class="bar" x="{left}" y="{y + 2:.1f}" width="{w:.1f}" height="{bar - 4:.1f}" fill="#21918c"/>')
+        body.append(_text(left - 6, y + bar / 2 + 4, label, anchor="end"))
+        shown = f"{int(v):,}" if float(v).is_integer() else _fmt(v)  # counts read better in full
+        body.append(_text(left + w + 4, y + bar / 2 + 4, shown, anchor="start"))
+    axis = 'stroke="currentColor" stroke-width="1"'
+    body.append(f'<line x1="{left}" y1="{top}" x2="{left}" y2="{top + len(vals) * bar}" {axis}/>')
+    body.append(_text(left + pw / 2, height - 12, x_label))
+    return _svg(width, height, title, body)
+
+
 # ---------------------------------------------------------------------------
 # The figures the site shows
 # ---------------------------------------------------------------------------
@@ -274,4 +306,108 @@ def training_curve_figure() -> str:
         x_label="step (batch of fresh sequences)",
         y_label="cross-entropy loss",
         log_y=True,
+    )
+
+
+# --- Byte-pair encoding (runnable/bpe.py) ------------------------------------
+
+
+def bpe_merges_figure(vocab_size: int = 512, shown: int = 20) -> str:
+    """The first merges byte-level BPE learns on the shipped corpus, with the count that won each."""
+    from runnable import bpe
+    from runnable.train_gpt import CORPUS
+
+    steps = list(bpe.learn(CORPUS.read_text(encoding="utf-8"), vocab_size))[:shown]
+    return hbar_chart_svg(
+        [f"{step.rank + 1}. {bpe.show(step.token)}" for step in steps],
+        [step.count for step in steps],
+        title=f"The first {shown} merges byte-level BPE learns on the corpus",
+        x_label="occurrences of the pair when it was merged (␣ is a space, ⏎ a line break)",
+    )
+
+
+# --- The small GPT (runnable/gpt.py, runnable/train_gpt.py) -------------------
+
+
+@functools.lru_cache(maxsize=1)
+def gpt_run():
+    """``python -m runnable.train_gpt --seed 0``: the default run, about 20 s of CPU, BLAS on one thread."""
+    from runnable.blas import set_blas_threads
+    from runnable.train_gpt import CORPUS, GPTSettings, train
+
+    set_blas_threads(1)
+    return train(CORPUS.read_text(encoding="utf-8"), GPTSettings(seed=0))
+
+
+def gpt_training_figure() -> str:
+    """The small GPT's training loss, per step, with its held-out loss in the title."""
+    run = gpt_run()
+    return line_chart_svg(
+        np.arange(1, len(run.losses) + 1),
+        run.losses,
+        title=f"Training the small GPT on Shakespeare (held-out loss {run.held_out_loss:.2f} nats per token)",
+        x_label="step (32 windows of 64 tokens each)",
+        y_label="cross-entropy loss (nats)",
+    )
+
+
+def sampling_figure(shown: int = 12) -> str:
+    """How temperature, top-k and top-p reshape the small GPT's next-token distribution after a prompt."""
+    from runnable import bpe
+    from runnable.generate import next_token_distribution
+    from runnable.gpt import gpt
+
+    run = gpt_run()
+    prompt = np.array([run.tokenizer.encode("First Citizen:\nWe are")], dtype=np.int64)  # [1, T]
+    logits = gpt(prompt, run.params, run.config)  # [1, T] -> [1, T, V]
+    last = logits[0, -1].astype(np.float64)  # [V]
+    order = np.argsort(-last)[:shown]  # the most probable tokens, best first
+    settings = [
+        ("T = 1", dict(temperature=1.0)),
+        ("T = 0.5", dict(temperature=0.5)),
+        ("T = 2", dict(temperature=2.0)),
+        ("top-k 5", dict(top_k=5)),
+        ("top-p 0.5", dict(top_p=0.5)),
+        ("greedy", dict(temperature=0.0)),
+    ]
+    rows = np.stack([next_token_distribution(last, **kwargs)[order] for _, kwargs in settings])  # [6, shown]
+    return heatmap_svg(
+        rows,
+        title="Next-token probabilities after 'We are', under each sampling rule",
+        x_label="the model's 12 most likely next tokens, most likely first",
+        y_label="rule",
+        x_ticks=[bpe.show(run.tokenizer.vocab[i]) for i in order],
+        y_ticks=[name for name, _ in settings],
+        vmin=0.0,
+        cell=40.0,
+    )
+
+
+# --- Rotary position embeddings (runnable/rope.py) ----------------------------
+
+
+def rope_figure(d_k: int = 64, max_offset: int = 256) -> str:
+    """q . k after RoPE for a query and a key with the same content, against their distance.
+
+    With q = k = (1, ..., 1) the score is sum_i 2 cos(r theta_i) for offset r: it
+    depends only on r (not on where the pair sits) and falls off as r grows,
+    the long-term decay Su et al. (2021, section 3.4.3) describe.
+    """
+    from runnable.rope import rope_angles, rotate
+
+    offsets = np.arange(max_offset + 1)  # [R]
+    start = 100  # any absolute position gives the same curve: only the offset matters
+    q = np.ones((1, d_k))  # [1, d_k]
+    k = np.ones((1, d_k))  # [1, d_k]
+    cos_q, sin_q = rope_angles(start + offsets, d_k)  # [R, d_k/2] each
+    cos_k, sin_k = rope_angles(np.array([start]), d_k)  # [1, d_k/2] each
+    q_rot = rotate(np.repeat(q, len(offsets), axis=0), cos_q, sin_q)  # [R, d_k]
+    k_rot = rotate(k, cos_k, sin_k)  # [1, d_k]
+    scores = q_rot @ k_rot[0]  # [R, d_k] @ [d_k] -> [R]
+    return line_chart_svg(
+        offsets,
+        scores,
+        title=f"RoPE: score of a query and a key with equal content (d_k = {d_k}), by distance",
+        x_label="distance between the two positions (tokens)",
+        y_label="q . k after rotation",
     )

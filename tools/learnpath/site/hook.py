@@ -120,6 +120,31 @@ FIGURES: dict[str, Figure] = {
         "The training loss of that same run, step by step on a log scale; every batch holds fresh random "
         "sequences, so the curve measures learning rather than memorising.",
     ),
+    "bpe-merges": Figure(
+        "bpe_merges_figure",
+        "The first 20 merges that runnable/bpe.py learns from the shipped Shakespeare corpus when this site is "
+        "built, with how often each pair occurred at the moment it won. Word beginnings after a space and common "
+        "letter pairs come first; by the eleventh merge a whole word, ' the', is a single token.",
+    ),
+    "gpt-training": Figure(
+        "gpt_training_figure",
+        "The training loss of the small GPT in runnable/train_gpt.py (two pre-LN blocks, d_model 64, a BPE "
+        "vocabulary of 512), trained with seed 0 on the corpus when this site was built; the title gives its "
+        "loss on the held-out last tenth of the text.",
+    ),
+    "sampling": Figure(
+        "sampling_figure",
+        "What the decoding rules of runnable/generate.py do to that small GPT's next-token distribution after "
+        "the prompt 'First Citizen: We are': a lower temperature sharpens it and a higher one flattens it, "
+        "top-k keeps the five likeliest tokens, top-p the smallest set whose probability reaches one half, and "
+        "greedy puts everything on the likeliest.",
+    ),
+    "rope-scores": Figure(
+        "rope_figure",
+        "With rotary position embeddings (runnable/rope.py), a query and a key holding the same 64 numbers "
+        "score highest at the same position and less, with ripples, as they move apart. The curve is the same "
+        "wherever the pair sits, because only their distance enters the score.",
+    ),
 }
 
 
