@@ -93,6 +93,8 @@ def main(argv: list[str] | None = None) -> int:
     worst: dict[str, float] = defaultdict(float)
     for line in report.read_text(encoding="utf-8").splitlines():
         ratio, test, label = line.split("\t", 2)
+        if test.startswith("tests/runnable/test_tolerance.py"):
+            continue  # the helpers' own tests sit near their bounds on purpose
         worst[test] = max(worst[test], float(ratio))
     report.unlink()
     print(f"\n{len(kernels)} kernels x {len(seeds)} seeds, every tolerance divided by {args.margin:g}")
