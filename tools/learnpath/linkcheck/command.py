@@ -23,7 +23,7 @@ from typing import Iterator
 from learnpath import __version__
 from learnpath.exits import ExitCode, UsageError
 from learnpath.linkcheck import extract, wayback
-from learnpath.linkcheck.atomic import WriteFailed, atomic_write_text
+from learnpath.atomic import WriteFailed, atomic_write_text
 from learnpath.linkcheck.history import (
     DEFAULT_HISTORY, POLICY_BOUNDS, History, HistoryError, Policy, format_time, utc_now,
 )

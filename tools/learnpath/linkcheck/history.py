@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from learnpath.linkcheck.atomic import atomic_write_text
+from learnpath.atomic import atomic_write_text
 from learnpath.linkcheck.options import Bound
 from learnpath.linkcheck.verdicts import Result, Verdict
 from learnpath.safe_text import escape_control

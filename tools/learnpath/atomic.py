@@ -1,7 +1,7 @@
 """Write a file so that readers see the old version or the new one, never half of either.
 
-Three promises beyond atomicity, because the history and the reports are the
-user's files:
+One home for every file learnpath writes (the link history, reports, the
+catalog), with three promises beyond atomicity, because they are the user's files:
 
 * a missing directory is an error, never created behind the user's back
   (the caller may create one it owns, and say so);

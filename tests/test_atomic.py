@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from learnpath.linkcheck.atomic import WriteFailed, atomic_write_text
+from learnpath.atomic import WriteFailed, atomic_write_text
 
 
 @pytest.fixture
