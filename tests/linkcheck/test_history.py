@@ -32,9 +32,19 @@ def test_failure_is_confirmed_only_after_n_runs_at_least_h_hours_apart() -> None
     assert not history.record(result(Verdict.broken), hours(2), policy).confirmed
     assert not history.record(result(Verdict.broken), hours(11.9), policy).confirmed
     assert history.entries[URL].consecutive_failures == 1
+    assert history.entries[URL].last["confirmed"] is False
     second = history.record(result(Verdict.broken), hours(12), policy)
     assert second.confirmed and second.explanation == "broken explanation" and second.failed_runs == 2
     assert history.entries[URL].first_failure == format_time(hours(0))
+    # The decision is stored, so readers of the file (the site) need not know the run's policy.
+    assert history.entries[URL].last["confirmed"] is True
+
+
+def test_the_saved_time_is_kept_on_loading(tmp_path: Path) -> None:
+    history = History(path=tmp_path / "h.json")
+    history.record(result(Verdict.ok), hours(0), Policy())
+    history.save(now=hours(1))
+    assert History.load(tmp_path / "h.json", now=hours(2)).saved == hours(1)
 
 
 def test_three_runs_needed_when_configured() -> None:

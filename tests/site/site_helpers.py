@@ -191,11 +191,12 @@ SNAPSHOT = "https://web.archive.org/web/20240101000000/https://example.org/beta"
 
 
 def history_entry(url: str, verdict: str, *, final_url: str | None = None, failures: int = 0,
-                  snapshot: str | None = None, checked: str = CHECKED) -> dict[str, Any]:
+                  confirmed: bool = False, snapshot: str | None = None, checked: str = CHECKED) -> dict[str, Any]:
+    """One entry as `learnpath check-links` writes it; ``confirmed`` is the checker's decision."""
     return {
         "last": {"url": url, "verdict": verdict, "status": 200 if verdict in ("ok", "redirected") else 404,
                  "final_url": final_url, "elapsed": 0.1, "attempts": 1, "explanation": "", "suggestion": "",
-                 "confirmed": False, "redirects": []},
+                 "confirmed": confirmed, "redirects": []},
         "last_checked": checked,
         "consecutive_failures": failures,
         "first_failure": "2026-11-18T03:00:00Z" if failures else None,
@@ -214,7 +215,7 @@ def small_history() -> dict[str, Any]:
         "saved": "2026-11-20T03:05:00Z",
         "entries": {
             "https://example.org/alpha": history_entry("https://example.org/alpha", "ok"),
-            "https://example.org/beta": history_entry("https://example.org/beta", "broken", failures=2,
+            "https://example.org/beta": history_entry("https://example.org/beta", "broken", failures=2, confirmed=True,
                                                       snapshot=SNAPSHOT),
             "https://example.org/gamma": history_entry("https://example.org/gamma", "redirected",
                                                        final_url="https://example.com/new-gamma"),

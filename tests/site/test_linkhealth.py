@@ -50,8 +50,18 @@ def test_each_verdict_becomes_what_the_card_may_say(tmp_path: Path) -> None:
 @pytest.mark.parametrize("verdict", ["blocked", "transient"])
 def test_unverifiable_results_claim_nothing(tmp_path: Path, verdict: str) -> None:
     url = "https://example.org/alpha"
-    data = {"version": 1, "entries": {url: history_entry(url, verdict, failures=3)}}
+    data = {"version": 1, "entries": {url: history_entry(url, verdict, failures=3, confirmed=True)}}
     assert read_history(write(tmp_path, data)).status(url) is None
+
+
+@pytest.mark.parametrize(("failures", "confirmed"), [(1, True), (5, False)])
+def test_broken_is_the_checkers_decision_not_the_sites(tmp_path: Path, failures: int, confirmed: bool) -> None:
+    """A --strict run confirms after one failure, a --confirm-runs 6 run not after five: the site
+    shows what the run that wrote the history decided, whatever the counts."""
+    url = "https://example.org/alpha"
+    data = {"version": 1, "entries": {url: history_entry(url, "broken", failures=failures, confirmed=confirmed)}}
+    status = read_history(write(tmp_path, data)).links[url]
+    assert status.health is (Health.broken if confirmed else Health.unknown)
 
 
 def test_hostile_addresses_in_the_history_are_dropped(tmp_path: Path) -> None:
@@ -64,6 +74,18 @@ def test_hostile_addresses_in_the_history_are_dropped(tmp_path: Path) -> None:
     assert beta.health is Health.broken and beta.snapshot is None
     # A "redirect" to nowhere usable is only a verified link.
     assert health.status("https://example.org/gamma").health is Health.verified
+
+
+@pytest.mark.parametrize("address", ["https://\u0430pple.com/", "https://@example.org/x", "https://example.org/a b"])
+def test_addresses_the_catalog_would_refuse_are_not_shown(tmp_path: Path, address: str) -> None:
+    """The history's addresses pass the catalog's own URL rule: no look-alike host (a Cyrillic
+    'a' in a Latin name), no empty credentials, no white space."""
+    data = small_history()
+    data["entries"]["https://example.org/gamma"]["last"]["final_url"] = address
+    data["entries"]["https://example.org/beta"]["snapshot"] = address
+    health = read_history(write(tmp_path, data))
+    assert health.status("https://example.org/gamma").new_url is None
+    assert health.status("https://example.org/beta").snapshot is None
 
 
 @pytest.mark.parametrize(

@@ -83,7 +83,9 @@ def find_mojibake(text: str, start: int = 0) -> re.Match[str] | None:
 _WHITE_SPACE = re.compile(r"\s")
 
 
-def _web_url(value: str) -> str:
+def web_url(value: str) -> str:
+    """``value`` if it is an absolute http(s) URL with a host in one script and no credentials;
+    ValueError saying what is wrong otherwise (the catalog's rule, used for the link history too)."""
     if _WHITE_SPACE.search(value):
         raise ValueError("contains white space; percent-encode it (%20) or remove it")
     parts = urlsplit(value)
@@ -103,7 +105,7 @@ def _web_url(value: str) -> str:
 
 
 def _url_details(value: str) -> str:
-    """What a URL may not carry beyond ``_web_url``'s rules: invisible characters, a bad port, tracking."""
+    """What a URL may not carry beyond ``web_url``'s rules: invisible characters, a bad port, tracking."""
     _visible(value)
     try:
         port = urlsplit(value).port
@@ -153,7 +155,7 @@ Prose = Annotated[
 WebUrl = Annotated[
     str,
     StringConstraints(min_length=10, max_length=2000),
-    AfterValidator(_web_url),
+    AfterValidator(web_url),
     AfterValidator(_url_details),
     Field(description="An absolute http(s) URL without credentials, white space or tracking parameters."),
 ]

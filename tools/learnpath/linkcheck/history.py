@@ -120,6 +120,7 @@ class History:
     path: Path | None = None
     entries: dict[str, Entry] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)  # damaged entries dropped on loading
+    saved: dt.datetime | None = None  # when the file was last written (None: never, or not stated)
 
     # ------------------------------------------------------------------ files
 
@@ -145,7 +146,11 @@ class History:
                 f"was a run interrupted by a full disk?\n    hint: {hint}"
             ) from None
         entries, warnings = _entries_from(data, path, hint, now or utc_now())
-        return cls(path=path, entries=entries, warnings=warnings)
+        try:
+            saved = parse_time(data.get("saved"))
+        except (ValueError, OverflowError):
+            saved = None  # only informative: a run that never finished saving leaves none
+        return cls(path=path, entries=entries, warnings=warnings, saved=saved)
 
     def save(self, now: dt.datetime | None = None) -> None:
         """Write atomically; forget URLs unchecked for ``FORGET_AFTER``."""
@@ -194,6 +199,7 @@ class History:
             return dataclasses.replace(result, confirmed=False)
         self._count_failure(entry, now, policy.gap)
         confirmed = policy.strict or verdict is Verdict.invalid or entry.consecutive_failures >= policy.confirm_runs
+        entry.last["confirmed"] = confirmed  # the decision under this run's policy, for readers of the file
         return dataclasses.replace(result, confirmed=confirmed, failed_runs=entry.consecutive_failures,
                                    first_failure=entry.first_failure)
 

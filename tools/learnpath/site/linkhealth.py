@@ -15,14 +15,13 @@ run's date, or ``None`` with the reason the file could not be used.
 from __future__ import annotations
 
 import datetime as dt
-import json
 from collections import Counter
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
-from urllib.parse import urlsplit
 
-from learnpath.linkcheck.history import HISTORY_VERSION, HistoryError, History, Policy, parse_time
+from learnpath.catalog.schema import web_url
+from learnpath.linkcheck.history import HISTORY_VERSION, History, HistoryError, parse_time
 from learnpath.linkcheck.verdicts import Verdict
 
 # A history of a few thousand links is a few MB; anything far larger is not one.
@@ -79,48 +78,34 @@ class HistoryUnusable(Exception):
 
 
 def _web_address(value: object) -> str | None:
-    """``value`` if it is a plain absolute http(s) URL with a host, else None."""
-    if not isinstance(value, str) or len(value) > 2000 or any(c.isspace() or ord(c) < 32 for c in value):
+    """``value`` if it is a URL the catalog itself would accept (``schema.web_url``), else None."""
+    if not isinstance(value, str) or len(value) > 2000:
         return None
     try:
-        parts = urlsplit(value)
+        return web_url(value)
     except ValueError:
         return None
-    if parts.scheme not in ("http", "https") or not parts.hostname or parts.username or parts.password:
-        return None
-    return value
 
 
-def _time(value: object) -> dt.datetime | None:
-    if not isinstance(value, str):
+def _status(url: str, entry) -> LinkStatus | None:
+    """The status of one history entry (already checked by ``History.load``), or None for a URL
+    the site would not link to."""
+    if _web_address(url) is None:
         return None
-    try:
-        return parse_time(value)
-    except (ValueError, OverflowError):
-        return None
-
-
-def _status(url: str, entry, policy: Policy) -> LinkStatus | None:
-    """The status of one history entry, or None when the entry says nothing usable."""
-    checked = _time(entry.last_checked)
-    if checked is None or _web_address(url) is None:
-        return None
+    checked = parse_time(entry.last_checked)
     verdict = entry.verdict
     if verdict.is_success:
         new_url = _web_address(entry.last.get("final_url")) if verdict is Verdict.redirected else None
         health = Health.moved if new_url and new_url != url else Health.verified
         return LinkStatus(url, health, verdict, checked, new_url=new_url if health is Health.moved else None)
-    failures = entry.consecutive_failures if isinstance(entry.consecutive_failures, int) else 0
-    # The same rule the checker applies (history.Policy): confirmed after
-    # confirm_runs failing runs; an invalid URL at once.
-    confirmed = verdict.is_failure and (
-        verdict is Verdict.invalid or failures >= policy.confirm_runs or entry.last.get("confirmed") is True
-    )
-    if not confirmed:
+    # Confirmation is the checker's decision, made under the policy of the run that
+    # recorded it (history.History.record); the site never decides it again.
+    if not (verdict.is_failure and entry.last.get("confirmed") is True):
         return LinkStatus(url, Health.unknown, verdict, checked)
     return LinkStatus(
         url, Health.broken, verdict, checked,
-        snapshot=_web_address(entry.snapshot), broken_since=_time(entry.first_failure),
+        snapshot=_web_address(entry.snapshot),
+        broken_since=parse_time(entry.first_failure) if entry.first_failure else None,
     )
 
 
@@ -142,26 +127,14 @@ def read_history(path: Path) -> LinkHealth | None:
         raise HistoryUnusable(f"{path}: {size} bytes is far too large for a link-check history; {hint}")
     try:
         history = History.load(path)
-        raw = json.loads(path.read_text(encoding="utf-8"))  # only for "saved", which History does not keep
-        saved = _time(raw.get("saved")) if isinstance(raw, dict) else None
-        policy = Policy()
-        links = {}
-        for url, entry in history.entries.items():
-            status = _status(url, entry, policy)
-            if status is not None:
-                links[url] = status
     except HistoryError as exc:
         raise HistoryUnusable(f"{str(exc).splitlines()[0]} ({hint})") from None
-    # The history's own checks stop at the first defect they know of; anything
-    # else it chokes on (a wrong type where a string belongs, nesting deep
-    # enough to exhaust the parser) is damage too, and must not stop the build.
-    except (OSError, UnicodeDecodeError, ValueError, TypeError, KeyError, AttributeError, RecursionError) as exc:
+    except RecursionError:  # nesting deep enough to exhaust the JSON parser
         raise HistoryUnusable(
-            f"{path}: the link-check history is damaged ({type(exc).__name__}); it should be version "
+            f"{path}: the link-check history is damaged (nested too deeply); it should be version "
             f"{HISTORY_VERSION} JSON written by `learnpath check-links`; {hint}"
         ) from None
-    if saved is None:
-        saved = max((s.checked for s in links.values()), default=None)
+    links = {url: status for url, entry in history.entries.items() if (status := _status(url, entry))}
+    saved = history.saved or max((s.checked for s in links.values()), default=None)
     # The history drops a damaged entry and says so; the site then claims nothing about that URL.
-    warnings = [w for w in getattr(history, "warnings", []) if isinstance(w, str)]
-    return LinkHealth(path, saved, links, warnings)
+    return LinkHealth(path, saved, links, history.warnings)
